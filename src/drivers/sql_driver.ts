@@ -242,7 +242,7 @@ export class SqlDriver implements Driver {
     const { jobs, failed } = this.tables;
     return await (await this.db()).transaction(async (conn) => {
       const [row] = await conn.query(
-        `SELECT seq, payload, attempts FROM ${jobs} WHERE id = ? AND token = ?${this.dialect.sql.claimLock}`,
+        `SELECT seq, payload, attempts FROM ${jobs} WHERE id = ? AND token = ?${this.dialect.sql.rowLock}`,
         [job.id, job.token],
       );
       if (!row) return false;
@@ -286,7 +286,7 @@ export class SqlDriver implements Driver {
          failed = failed + ${excluded("failed")}`,
         [queue, shard, p, f, queue, shard, p, f],
       );
-      await this.#prune(conn);
+      this.#prune();
     }
     if (outcome) {
       const slot = this.#slot++ % DURATION_SAMPLES;
@@ -298,18 +298,22 @@ export class SqlDriver implements Driver {
     }
   }
 
-  /** Once a minute per process, drops metric rows older than the window. */
-  async #prune(conn: SqlConn): Promise<void> {
+  /**
+   * Once a minute per process, drops metric rows older than the window. Runs
+   * outside the caller's transaction (and is not awaited) so that an ack never
+   * waits on, or deadlocks with, the cleanup.
+   */
+  #prune(): void {
     const minute = Math.floor(Date.now() / 60_000);
     if (minute === this.#prunedMinute) return;
     this.#prunedMinute = minute;
     const { now } = this.dialect.sql;
-    await conn.run(
-      `DELETE FROM ${this.tables.metrics} WHERE minute > 0 AND minute < ${now} - ${
-        HOUR_MS + 60_000
-      }`,
-    );
-    await conn.run(`DELETE FROM ${this.tables.durations} WHERE at < ${now} - ${HOUR_MS}`);
+    const { metrics, durations } = this.tables;
+    this.dialect.run(
+      `DELETE FROM ${metrics} WHERE minute > 0 AND minute < ${now} - ${HOUR_MS + 60_000}`,
+    )
+      .then(() => this.dialect.run(`DELETE FROM ${durations} WHERE at < ${now} - ${HOUR_MS}`))
+      .catch(() => {}); // the next minute tries again
   }
 
   /** ready + delayed + reserved. */
@@ -327,9 +331,9 @@ export class SqlDriver implements Driver {
     const { now } = this.dialect.sql;
     const [row] = await db.query(
       `SELECT
-         SUM(CASE WHEN token IS NOT NULL THEN 1 ELSE 0 END) AS reserved,
-         SUM(CASE WHEN token IS NULL AND available_at > ${now} THEN 1 ELSE 0 END) AS delayed,
-         SUM(CASE WHEN token IS NULL AND available_at <= ${now} THEN 1 ELSE 0 END) AS ready,
+         SUM(CASE WHEN token IS NOT NULL THEN 1 ELSE 0 END) AS n_reserved,
+         SUM(CASE WHEN token IS NULL AND available_at > ${now} THEN 1 ELSE 0 END) AS n_delayed,
+         SUM(CASE WHEN token IS NULL AND available_at <= ${now} THEN 1 ELSE 0 END) AS n_ready,
          MIN(CASE WHEN token IS NULL AND available_at <= ${now} THEN available_at END) AS oldest
        FROM ${this.tables.jobs} WHERE queue = ?`,
       [queue],
@@ -344,9 +348,9 @@ export class SqlDriver implements Driver {
     );
     return {
       queue,
-      ready: num(row.ready),
-      delayed: num(row.delayed),
-      reserved: num(row.reserved),
+      ready: num(row.n_ready),
+      delayed: num(row.n_delayed),
+      reserved: num(row.n_reserved),
       failed: num(failed.n),
       paused: num(paused.n) > 0,
       oldestReadyAt: row.oldest === null || row.oldest === undefined ? null : num(row.oldest),

@@ -31,6 +31,8 @@ export interface SqlFragments {
   div(left: string, right: string): string;
   /** Appended to the claim's SELECT to lock the rows it returns (may be ""). */
   readonly claimLock: string;
+  /** Appended to a SELECT that locks one known row until the transaction ends (may be ""). */
+  readonly rowLock: string;
   /** The clause that turns an INSERT into an upsert on the given key columns. */
   onConflict(keys: readonly string[]): string;
   /** Inside the upsert's update list: the value the INSERT tried to write. */

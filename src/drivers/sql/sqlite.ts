@@ -31,6 +31,7 @@ const FRAGMENTS: SqlFragments = {
   now: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
   div: (left, right) => `(${left}) / (${right})`,
   claimLock: "",
+  rowLock: "",
   onConflict: (keys) => `ON CONFLICT (${keys.join(", ")}) DO UPDATE SET`,
   excluded: (column) => `excluded.${column}`,
 };
