@@ -272,8 +272,13 @@ export class SqliteDialect implements Dialect {
   waitForWork(ms: number, signal?: AbortSignal): Promise<void> {
     const file = this.#file;
     if (!file) return Promise.resolve();
-    if (ms > 0) file.watch();
+    file.watch();
     return file.wakeup.wait(ms, signal);
+  }
+
+  /** Starts watching the WAL file (once per file and process). */
+  listen(): void {
+    this.#file?.watch();
   }
 
   /** Wakes this process's waiting reserves. */
