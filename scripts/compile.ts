@@ -323,15 +323,19 @@ async function compileOne(exe: Executable, target: string, options: CompileOptio
   throw new Failure(`deno compile of ${exe.entry} for ${target} failed (exit ${output.code}).`);
 }
 
+function resolvePath(path: string): string {
+  return /^([A-Za-z]:)?[\\/]/.test(path) ? path : `${ROOT_PATH}/${path}`;
+}
+
 /** Runs a host binary with -version and checks that it prints `version`. */
 async function verifyHostBinary(
   path: string,
   version: string,
   fromDenortBin: boolean,
 ): Promise<void> {
-  const absolute = /^([A-Za-z]:)?[\\/]/.test(path) ? path : `${ROOT_PATH}/${path}`;
-  const child = new Deno.Command(absolute, {
+  const child = new Deno.Command(resolvePath(path), {
     args: ["-version"],
+    env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -398,12 +402,13 @@ export async function main(args: string[]): Promise<number> {
         console.error(`built ${outputPath(options.outDir, target, exe.name)}`);
       }
       if (target === host && !options.noVerify) {
-        for (const exe of EXECUTABLES) {
-          await verifyHostBinary(
-            outputPath(options.outDir, target, exe.name),
-            version,
-            !!denortBin,
-          );
+        const paths = EXECUTABLES.map((exe) => outputPath(options.outDir, target, exe.name));
+        try {
+          for (const path of paths) await verifyHostBinary(path, version, !!denortBin);
+        } catch (error) {
+          // A binary that does not run its entry point must not be shipped by mistake.
+          for (const path of paths) await Deno.remove(resolvePath(path)).catch(() => {});
+          throw error;
         }
         console.error(`verified: the ${host} binaries print ${version} for -version`);
       }

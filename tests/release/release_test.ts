@@ -203,6 +203,19 @@ Deno.test("the release smoke test passes against the deno run entry points", asy
   assert.match(smoke.out, /smoke test passed/);
 });
 
+Deno.test("compile with deno itself as DENORT_BIN: the -version check refuses the binaries", async () => {
+  const out = await Deno.makeTempDir({ prefix: "scaffold-queue-dist-" });
+  try {
+    const built = await deno(["task", "compile", `--out=${out}`], { DENORT_BIN: Deno.execPath() });
+    assert.equal(built.code, 1, built.out);
+    assert.match(built.out, /DENORT_BIN must be the denort binary of Deno/);
+    const left = [...Deno.readDirSync(`${out}/${Deno.build.target}`)].map((entry) => entry.name);
+    assert.deepEqual(left, [], "the unusable binaries are removed");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 const denortBin = Deno.env.get("DENORT_BIN");
 Deno.test({
   name: "a real compile of the host target with DENORT_BIN passes the smoke test",
