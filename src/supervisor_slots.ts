@@ -129,6 +129,7 @@ export class SlotSpawner {
     }
     slot.process = process;
     logger.info(`started worker pid ${process.pid} for queue ${slot.queue}`);
+    logger.debug(`worker pid ${process.pid}: ${[command.command, ...command.args].join(" ")}`);
     process.ended.then((end) => this.#exited(slot, process, end));
   }
 

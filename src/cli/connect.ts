@@ -81,6 +81,8 @@ export async function openManager(config: QueueConfig, timeoutMs = 15_000): Prom
     await manager.close().catch(() => {});
     const reason = redact((error as Error).message?.split("\n")[0] ?? String(error));
     const where = backendAddress(config);
+    // The drivers' own sentence already names host:port; keep it as it is.
+    if (reason.includes(where)) throw new Error(reason);
     throw new Error(`Cannot reach the ${config.driver} backend at ${where}: ${reason}`);
   } finally {
     clearTimeout(timer);

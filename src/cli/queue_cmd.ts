@@ -129,9 +129,9 @@ async function startService(flags: FlagValues): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConnectionError)) throw error;
     const reason = errorSentence(error);
-    throw new Error(
-      `Cannot reach the ${config.driver} backend at ${backendAddress(config)}: ${reason}`,
-    );
+    const where = backendAddress(config);
+    if (reason.includes(where)) throw new Error(reason);
+    throw new Error(`Cannot reach the ${config.driver} backend at ${where}: ${reason}`);
   }
   const removeSignals = drainOnSignals(() => service.stop());
   try {
