@@ -192,7 +192,7 @@ async function statusRows(programs: Programs, cwd: string, config?: string): Pro
   return parsed.queues;
 }
 
-function configYaml(dir: string, port: number): string {
+function configYaml(dir: string, label: string, port: number): string {
   return [
     "queue:",
     "  driver: sqlite",
@@ -207,7 +207,7 @@ function configYaml(dir: string, port: number): string {
     "      tries: 3",
     "      retry_after: 60",
     "sqlite:",
-    `  path: ${JSON.stringify(`${dir}/queue.db`)}`,
+    `  path: ${JSON.stringify(`${dir}/${label}.db`)}`,
     "handlers:",
     `  ${QUEUE}:`,
     `    url: "http://127.0.0.1:${port}/job"`,
@@ -260,26 +260,46 @@ function collect(stream: ReadableStream<Uint8Array>, into: string[]): Promise<vo
   );
 }
 
-async function drain(programs: Programs, dir: string): Promise<void> {
+/** How the jobs are drained: the `worker` executable, or the queue service (`queue-cmd -start`). */
+type Drainer = "worker" | "queue-cmd -start";
+
+function spawnDrainer(programs: Programs, drainer: Drainer, config: string, dir: string) {
+  const [program, flags] = drainer === "worker"
+    ? [programs.worker, [`-config=${config}`, `-queue=${QUEUE}`]]
+    : [programs.queueCmd, ["-start", `-config=${config}`]];
+  return new Deno.Command(program.command, {
+    args: [...program.prefix, ...flags],
+    cwd: dir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+function exitsWithin(child: Deno.ChildProcess, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    child.status.then(() => true),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function drain(programs: Programs, dir: string, drainer: Drainer): Promise<void> {
   const { server, received } = startHandler();
-  const configPath = `${dir}/queue config.yaml`;
-  await Deno.writeTextFile(configPath, configYaml(dir, server.addr.port));
+  const label = drainer === "worker" ? "worker" : "service";
+  const configPath = `${dir}/${label} config.yaml`;
+  await Deno.writeTextFile(configPath, configYaml(dir, label, server.addr.port));
+  const stop = () => run(programs.queueCmd, ["-stop", `-config=${configPath}`], dir, 15_000);
   const log: string[] = [];
-  let worker: Deno.ChildProcess | undefined;
+  let child: Deno.ChildProcess | undefined;
   try {
     await pushJobs(configPath);
-    worker = new Deno.Command(programs.worker.command, {
-      args: [...programs.worker.prefix, `-config=${configPath}`, `-queue=${QUEUE}`],
-      cwd: dir,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const output = Promise.all([collect(worker.stdout, log), collect(worker.stderr, log)]);
+    child = spawnDrainer(programs, drainer, configPath, dir);
+    const output = Promise.all([collect(child.stdout, log), collect(child.stderr, log)]);
     const tail = () => log.join("").trim().split("\n").slice(-5).join(" | ");
     if (!(await waitFor(() => received.size === JOBS, 60_000))) {
-      fail(`worker delivered ${received.size} of ${JOBS} jobs within 60 s (log: ${tail()}).`);
+      fail(`${drainer} delivered ${received.size} of ${JOBS} jobs within 60 s (log: ${tail()}).`);
     }
     let row: StatusRow | undefined;
     const settled = await waitFor(async () => {
@@ -289,21 +309,23 @@ async function drain(programs: Programs, dir: string): Promise<void> {
     if (!settled) {
       fail(`queue-status -all -json reports ${JSON.stringify(row)} after the drain, not 0 ready.`);
     }
-    const stop = await run(programs.queueCmd, ["-stop", `-config=${configPath}`], dir);
-    if (stop.code !== 0) fail(`queue-cmd -stop failed (${describe(stop)}).`);
-    const exited = await Promise.race([
-      worker.status.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000)),
-    ]);
-    if (!exited) fail(`worker did not exit within 15 s of queue-cmd -stop (log: ${tail()}).`);
+    const stopped = await stop();
+    if (stopped.code !== 0) fail(`queue-cmd -stop failed (${describe(stopped)}).`);
+    if (!(await exitsWithin(child, 15_000))) {
+      fail(`${drainer} did not exit within 15 s of queue-cmd -stop (log: ${tail()}).`);
+    }
     await output;
-    worker = undefined;
+    child = undefined;
   } finally {
-    if (worker) {
-      try {
-        worker.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await worker.status;
+    if (child) {
+      // Stop through the backend first, so that the service's worker processes exit too.
+      await stop().catch(() => {});
+      if (!(await exitsWithin(child, 5_000))) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
+      await child.status;
     }
     await server.shutdown();
   }
@@ -332,10 +354,12 @@ export async function main(args: string[]): Promise<number> {
     await Deno.mkdir(embeddedDir);
     const rows = await statusRows(programs, embeddedDir);
     if (rows.length === 0) fail("queue-status -all -json on the embedded default lists no queues.");
-    await drain(programs, dir);
+    await drain(programs, dir, "worker");
+    await drain(programs, dir, "queue-cmd -start");
     console.log(
       `smoke test passed in ${((Date.now() - started) / 1000).toFixed(1)} s: help, -version ` +
-        `${version}, embedded default, ${JOBS} jobs pushed and drained, 0 ready, -stop.`,
+        `${version}, embedded default, ${JOBS} jobs pushed and drained by worker and by ` +
+        `queue-cmd -start, 0 ready, -stop.`,
     );
     return 0;
   } catch (error) {
