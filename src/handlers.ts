@@ -15,6 +15,9 @@ import type { JobContext, RawHandler, RawJob } from "./job.ts";
 
 const TAIL_BYTES = 2000;
 
+/** A raw handler that always returns a promise (what the command and URL handlers are). */
+export type AsyncRawHandler = (job: RawJob, context: JobContext) => Promise<void>;
+
 /** The last `max` characters of `text`, trimmed. */
 function tail(text: string, max = TAIL_BYTES): string {
   const trimmed = text.trim();
@@ -43,7 +46,7 @@ function jobEnv(job: RawJob, context: JobContext): Record<string, string> {
 }
 
 /** A raw handler that runs `argv` with the payload on stdin. */
-export function commandHandler(argv: readonly string[]): RawHandler {
+export function commandHandler(argv: readonly string[]): AsyncRawHandler {
   if (argv.length === 0) throw new Error("A command handler needs a non-empty argument vector.");
   return async (job: RawJob, context: JobContext): Promise<void> => {
     const child = new Deno.Command(argv[0], {
@@ -73,7 +76,7 @@ export function commandHandler(argv: readonly string[]): RawHandler {
 }
 
 /** A raw handler that POSTs the payload to `url`; a 2xx status is success. */
-export function urlHandler(url: string, headers: Record<string, string> = {}): RawHandler {
+export function urlHandler(url: string, headers: Record<string, string> = {}): AsyncRawHandler {
   const shown = safeUrl(url);
   return async (job: RawJob, context: JobContext): Promise<void> => {
     const response = await fetch(url, {
