@@ -4,6 +4,8 @@
  */
 
 import assert from "node:assert/strict";
+// Test-only dependency; deno.json imports are the lead's to change (see the issue 5 report).
+// deno-lint-ignore no-import-prefix
 import { XMLParser, XMLValidator } from "npm:fast-xml-parser@4.5.3";
 
 const DIR = new URL("../examples/deploy/", import.meta.url);

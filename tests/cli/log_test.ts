@@ -37,7 +37,7 @@ Deno.test("log: levels filter; started lines only when verbose", () => {
   quiet.logger.job({ ...base, type: "done", durationMs: 1 });
   quiet.logger.job({ ...base, type: "failed", error: "x" });
   assert.equal(quiet.lines.length, 2);
-  assert.match(quiet.lines[0], /WARN  \[queue\] shown$/);
+  assert.match(quiet.lines[0], /WARN {2}\[queue\] shown$/);
   const normal = capture();
   normal.logger.job({ ...base, type: "started" });
   normal.logger.job({ ...base, type: "done", durationMs: 5 });
