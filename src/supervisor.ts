@@ -15,6 +15,7 @@ import type { WorkerCommand, WorkerProcess, WorkerProcessEnd } from "./worker_pr
 import { selfCommand } from "./worker_process.ts";
 import { RestartPolicy, SlotSpawner } from "./supervisor_slots.ts";
 import { watchConfig } from "./supervisor_watch.ts";
+import { runServiceChild } from "./cli/worker_main.ts";
 
 /** Options of {@link QueueService}. */
 export interface QueueServiceOptions {
@@ -54,8 +55,11 @@ export interface WorkerProcessInfo {
  * all have exited; `done` resolves when the service has stopped for any
  * reason (stop(), `queue-cmd -stop` through the backend).
  *
- * In a worker process that the service spawned, the same program runs
- * again; `start()` there runs the worker instead (see `runServiceChild`).
+ * Worker processes run this same program again (the compiled binary, or
+ * `deno run` of the same main module with this process's permissions); in
+ * such a process `start()` runs the worker and exits the process when the
+ * worker ends, so a program written as the seed's `NewQueueService()` /
+ * `Start()` / wait / `Stop()` works unchanged.
  *
  * @example
  * ```ts ignore
@@ -90,8 +94,15 @@ export class QueueService {
 
   /** Loads the config (`options.config`, else `options.configPath` or the default) and creates the service. */
   static async create(options: QueueServiceOptions = {}): Promise<QueueService> {
+    await QueueService.#becomeWorkerIfSpawned();
     const config = options.config ?? await loadConfig(options.configPath);
     return new QueueService(config, options);
+  }
+
+  /** In a worker process a service spawned (this program, run again), runs the worker and exits. */
+  static async #becomeWorkerIfSpawned(): Promise<void> {
+    const code = await runServiceChild();
+    if (code !== null) Deno.exit(code);
   }
 
   /** The config the service runs with (replaced when `watch` reloads it). */
@@ -104,6 +115,7 @@ export class QueueService {
    * they are started. Throws when the backend cannot be reached.
    */
   async start(): Promise<void> {
+    await QueueService.#becomeWorkerIfSpawned();
     if (this.#spawner) throw new Error("The queue service is already started.");
     this.#manager = new Manager(this.#config);
     await this.#manager.connect();

@@ -103,3 +103,33 @@ Deno.test("a handler blocking the event loop past its timeout gets its worker ki
     await setup.cleanup();
   }
 });
+
+const RESTARTS = `
+queue:
+  driver: sqlite
+  worker: { sleep: 1, max_jobs: 2 }
+  queues:
+    default: { priority: 1, processes: 1, timeout: 10, retry_after: 30 }
+    broken: { priority: 0, processes: 1, timeout: 10, retry_after: 30 }
+sqlite: { path: "$DIR/queue.db" }
+jobs: ["$ROOT/tests/fixtures/cli_jobs.ts", "$ROOT/tests/fixtures/crash_jobs.ts"]
+`;
+
+Deno.test("the service restarts a worker at max_jobs at once, and a crash-looping worker with back-off", async () => {
+  const setup = await tempSetup(RESTARTS);
+  // The worker for "broken" cannot load crash_jobs.ts: it exits 1 at once, again and again.
+  const service = new Running("queue-cmd", ["-start", `-config=${setup.config}`]);
+  try {
+    await service.waitFor(/queue service started: 2 worker processes/);
+    await pushJobs(setup.config, "touch", "default", 5, setup.out);
+    await waitUntil(async () => (await countFiles(setup.out)) === 5, 20_000, "5 jobs done");
+    await service.waitFor(/for default exited \(max_jobs, code 0\); restarting in 0 ms/);
+    await service.waitFor(/for broken exited \(code 1\); restarting in 1000 ms/);
+    await service.waitFor(/for broken exited \(code 1\); restarting in 2000 ms/);
+    Deno.kill(service.child.pid, "SIGINT");
+    assert.equal((await service.exit(10_000)).code, 0);
+  } finally {
+    service.kill();
+    await setup.cleanup();
+  }
+});
