@@ -237,8 +237,13 @@ export class QueueService {
     if (!sameStore) {
       await this.#manager?.close().catch(() => {});
       this.#manager = new Manager(next);
-      await this.#manager.connect();
-      this.#startedAt = await this.#manager.driver.now();
+      try {
+        await this.#manager.connect();
+        this.#startedAt = await this.#manager.driver.now();
+      } catch (error) {
+        // The workers report it too, and restart with back-off until the store answers.
+        this.#logger.error(`cannot reach the new store: ${(error as Error).message}`);
+      }
     }
     this.#spawner = this.#newSpawner(next);
     this.#spawner.startAll();

@@ -118,6 +118,9 @@ async function startService(flags: FlagValues): Promise<number> {
     name: "queue-cmd",
   });
   const workerFlags = [...(flags.v ? ["-v"] : []), ...(flags.debug ? ["-debug"] : [])];
+  if (flags.watch && config.source.startsWith("(")) {
+    logger.warn("-watch has no config file to watch (the embedded default is in use)");
+  }
   const service = new QueueService(config, {
     configPath: path ?? (config.source.startsWith("(") ? undefined : config.source),
     logger,

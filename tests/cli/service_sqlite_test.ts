@@ -133,3 +133,19 @@ Deno.test("the service restarts a worker at max_jobs at once, and a crash-loopin
     await setup.cleanup();
   }
 });
+
+Deno.test("workers drain and exit when the queue service itself is SIGKILLed", async () => {
+  const setup = await tempSetup(RESTARTS.replace(/^ {4}broken:.*$/m, ""));
+  const service = new Running("queue-cmd", ["-start", `-config=${setup.config}`]);
+  try {
+    await service.waitFor(/queue service started: 1 worker processes/);
+    await service.waitFor(/serving default/);
+    const [pid] = service.workerPids();
+    service.child.kill("SIGKILL");
+    await service.exit(5000);
+    await waitUntil(() => !alive(pid), 10_000, "the orphaned worker to exit");
+  } finally {
+    service.kill();
+    await setup.cleanup();
+  }
+});
