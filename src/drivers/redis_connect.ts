@@ -111,10 +111,14 @@ export function createClient(
     const clusterOptions: ClusterOptions = {
       redisOptions: { ...nodeOnly(options) },
       lazyConnect: true,
-      enableOfflineQueue: blocking,
+      // The cluster client's first ready check can race its own slot refresh,
+      // so it keeps the offline queue and may retry the first connect briefly.
+      enableOfflineQueue: true,
       maxRedirections: 16,
-      clusterRetryStrategy: (times) =>
-        gate.closed || (!gate.connected && !blocking) ? null : Math.min(times * 100, 1000),
+      clusterRetryStrategy: (times) => {
+        if (gate.closed || (!gate.connected && !blocking && times > 3)) return null;
+        return Math.min(times * 100, 1000);
+      },
     };
     return new Cluster(config.cluster.map(parseNode), clusterOptions);
   }
@@ -128,9 +132,17 @@ export function createClient(
 /** Connects, or throws one ConnectionError sentence naming host:port. */
 export async function connectClient(client: RedisClient, config: RedisConfig): Promise<void> {
   if (client.status === "ready") return;
+  const limit = (config.writeTimeoutMs ?? 10_000) + 5_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await client.connect();
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${limit} ms`)), limit);
+      }),
+    ]);
   } catch (error) {
+    client.disconnect();
     const reason = (error as Error).message || String(error);
     throw new ConnectionError(
       `Cannot connect to Redis at ${
@@ -138,6 +150,8 @@ export async function connectClient(client: RedisClient, config: RedisConfig): P
       } (${reason}); check that it runs and the redis: host, port, password and tls settings.`,
       { cause: error },
     );
+  } finally {
+    clearTimeout(timer);
   }
 }
 
