@@ -91,3 +91,16 @@ export {
   type WirePayload,
 } from "./src/wire.ts";
 export { parseDuration } from "./src/duration.ts";
+export {
+  QueueService,
+  type QueueServiceOptions,
+  type WorkerProcessInfo,
+} from "./src/supervisor.ts";
+export type { WorkerCommand } from "./src/worker_process.ts";
+export {
+  type JobLogEvent,
+  type LogFields,
+  Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from "./src/log.ts";

@@ -54,9 +54,30 @@ const WORKER_DEFAULTS: WorkerSettings = {
 /** The seed's three queues, used when a config names none. */
 function seedQueues(): Record<string, QueueSettings> {
   return {
-    high: { priority: 2, processes: 2, timeoutMs: 30_000, tries: 5, retryAfterMs: 30_000, backoffMs: [30_000, 60_000, 180_000] },
-    default: { priority: 1, processes: 1, timeoutMs: 60_000, tries: 3, retryAfterMs: 60_000, backoffMs: [60_000, 300_000, 900_000] },
-    low: { priority: 0, processes: 1, timeoutMs: 120_000, tries: 2, retryAfterMs: 120_000, backoffMs: [120_000, 300_000, 600_000] },
+    high: {
+      priority: 2,
+      processes: 2,
+      timeoutMs: 30_000,
+      tries: 5,
+      retryAfterMs: 30_000,
+      backoffMs: [30_000, 60_000, 180_000],
+    },
+    default: {
+      priority: 1,
+      processes: 1,
+      timeoutMs: 60_000,
+      tries: 3,
+      retryAfterMs: 60_000,
+      backoffMs: [60_000, 300_000, 900_000],
+    },
+    low: {
+      priority: 0,
+      processes: 1,
+      timeoutMs: 120_000,
+      tries: 2,
+      retryAfterMs: 120_000,
+      backoffMs: [120_000, 300_000, 600_000],
+    },
   };
 }
 
@@ -85,7 +106,10 @@ export interface LoadConfigOptions {
  * console.log(config.driver, Object.keys(config.queues));
  * ```
  */
-export async function loadConfig(path?: string, options: LoadConfigOptions = {}): Promise<QueueConfig> {
+export async function loadConfig(
+  path?: string,
+  options: LoadConfigOptions = {},
+): Promise<QueueConfig> {
   const env = options.env ?? Deno.env.toObject();
   if (path === undefined) {
     if (!(await exists(DEFAULT_CONFIG_PATH))) return applyEnvOverrides(defaultConfig(), env);
@@ -95,14 +119,20 @@ export async function loadConfig(path?: string, options: LoadConfigOptions = {})
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound ? "does not exist" : (error as Error).message;
+    const reason = error instanceof Deno.errors.NotFound
+      ? "does not exist"
+      : (error as Error).message;
     throw new ConfigError(`Config file ${path} cannot be read: ${reason}.`);
   }
   return parseConfig(text, path, env);
 }
 
 /** Parses YAML text as a config (interpolating `${VAR}` from `env`). */
-export function parseConfig(text: string, source: string, env: Record<string, string> = {}): QueueConfig {
+export function parseConfig(
+  text: string,
+  source: string,
+  env: Record<string, string> = {},
+): QueueConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text, { prettyErrors: true });
@@ -170,9 +200,10 @@ const TOP_KEYS = ["queue", "redis", "mysql", "sqlite", "handlers", "jobs", "log"
 /**
  * Validates a parsed config object and fills in defaults. Throws
  * {@link ConfigError} naming `source`, the key and the problem. Warnings
- * (such as timeout >= retry_after) go to `warnings`.
+ * (such as timeout >= retry_after) go to the result's `warnings`.
  */
-export function resolveConfig(raw: unknown, source: string, warnings: string[] = []): QueueConfig {
+export function resolveConfig(raw: unknown, source: string): QueueConfig {
+  const warnings: string[] = [];
   const root = new Block(source, "", raw).only(TOP_KEYS);
   const queue = root.block("queue").only([
     "driver",
@@ -204,6 +235,7 @@ export function resolveConfig(raw: unknown, source: string, warnings: string[] =
     log: readLog(root.block("log")),
     http: root.raw("http") === undefined ? undefined : readHttp(root.block("http")),
     alerts: root.raw("alerts") === undefined ? undefined : readAlerts(root.block("alerts")),
+    warnings,
   };
 }
 
@@ -211,12 +243,26 @@ function checkQueueName(block: Block, key: string, name: string): void {
   try {
     assertQueueName(name);
   } catch (error) {
-    throw block.error(key, (error as Error).message.replace(/^Queue name /, "is a queue name that "));
+    const reason = (error as Error).message.replace(/^Queue name .* is invalid: /, "").replace(
+      /\.$/,
+      "",
+    );
+    throw block.error(key, `is not a valid queue name: ${reason}`);
   }
 }
 
 function readWorker(block: Block): WorkerSettings {
-  block.only(["sleep", "max_jobs", "max_time", "rest", "memory", "tries", "timeout", "processes", "concurrency"]);
+  block.only([
+    "sleep",
+    "max_jobs",
+    "max_time",
+    "rest",
+    "memory",
+    "tries",
+    "timeout",
+    "processes",
+    "concurrency",
+  ]);
   const d = WORKER_DEFAULTS;
   return {
     sleepMs: block.duration("sleep", d.sleepMs),
@@ -233,7 +279,11 @@ function readWorker(block: Block): WorkerSettings {
 
 const QUEUE_KEYS = ["priority", "processes", "timeout", "tries", "retry_after", "backoff"];
 
-function readQueues(block: Block, worker: WorkerSettings, warnings: string[]): Record<string, QueueSettings> {
+function readQueues(
+  block: Block,
+  worker: WorkerSettings,
+  warnings: string[],
+): Record<string, QueueSettings> {
   if (block.keys().length === 0) return seedQueues();
   const queues: Record<string, QueueSettings> = {};
   for (const name of block.keys()) {
@@ -243,7 +293,9 @@ function readQueues(block: Block, worker: WorkerSettings, warnings: string[]): R
     const retryAfterMs = settings.duration("retry_after", Math.max(60_000, timeoutMs + 30_000));
     if (timeoutMs >= retryAfterMs && timeoutMs > 0) {
       warnings.push(
-        `${block.source}: queue "${name}" has timeout (${timeoutMs / 1000}s) >= retry_after (${retryAfterMs / 1000}s); a job still running when its reservation expires may run twice. Make retry_after longer than timeout.`,
+        `${block.source}: queue "${name}" has timeout (${timeoutMs / 1000}s) >= retry_after (${
+          retryAfterMs / 1000
+        }s); a job still running when its reservation expires may run twice. Make retry_after longer than timeout.`,
       );
     }
     queues[name] = {
@@ -260,7 +312,9 @@ function readQueues(block: Block, worker: WorkerSettings, warnings: string[]): R
 
 function readTls(block: Block, key: string): boolean | TlsConfig | undefined {
   const value = block.raw(key);
-  if (value === undefined || value === null || typeof value === "boolean") return value ?? undefined;
+  if (value === undefined || value === null || typeof value === "boolean") {
+    return value ?? undefined;
+  }
   const tls = block.block(key).only(["ca", "cert", "key", "reject_unauthorized"]);
   return {
     ca: tls.string("ca"),
@@ -272,8 +326,19 @@ function readTls(block: Block, key: string): boolean | TlsConfig | undefined {
 
 function readRedis(block: Block): RedisConfig {
   block.only([
-    "host", "port", "username", "password", "db", "url", "tls", "cluster", "max_idle_conns",
-    "max_open_conns", "read_timeout", "write_timeout", "prefix",
+    "host",
+    "port",
+    "username",
+    "password",
+    "db",
+    "url",
+    "tls",
+    "cluster",
+    "max_idle_conns",
+    "max_open_conns",
+    "read_timeout",
+    "write_timeout",
+    "prefix",
   ]);
   return {
     host: block.string("host", "localhost"),
@@ -284,18 +349,34 @@ function readRedis(block: Block): RedisConfig {
     url: block.string("url") || undefined,
     tls: readTls(block, "tls"),
     cluster: block.raw("cluster") === undefined ? undefined : block.strings("cluster"),
-    maxIdleConns: block.raw("max_idle_conns") === undefined ? undefined : block.int("max_idle_conns", 0),
-    maxOpenConns: block.raw("max_open_conns") === undefined ? undefined : block.int("max_open_conns", 0),
-    readTimeoutMs: block.raw("read_timeout") === undefined ? undefined : block.duration("read_timeout", 0),
-    writeTimeoutMs: block.raw("write_timeout") === undefined ? undefined : block.duration("write_timeout", 0),
+    maxIdleConns: block.raw("max_idle_conns") === undefined
+      ? undefined
+      : block.int("max_idle_conns", 0),
+    maxOpenConns: block.raw("max_open_conns") === undefined
+      ? undefined
+      : block.int("max_open_conns", 0),
+    readTimeoutMs: block.raw("read_timeout") === undefined
+      ? undefined
+      : block.duration("read_timeout", 0),
+    writeTimeoutMs: block.raw("write_timeout") === undefined
+      ? undefined
+      : block.duration("write_timeout", 0),
     prefix: block.string("prefix", "queue"),
   };
 }
 
 function readMysql(block: Block): MysqlConfig {
   block.only([
-    "host", "port", "username", "password", "database", "url", "ssl", "max_open_conns",
-    "max_idle_conns", "connect_timeout",
+    "host",
+    "port",
+    "username",
+    "password",
+    "database",
+    "url",
+    "ssl",
+    "max_open_conns",
+    "max_idle_conns",
+    "connect_timeout",
   ]);
   return {
     host: block.string("host", "localhost"),
@@ -328,9 +409,14 @@ function readHandlers(block: Block): Record<string, HandlerConfig> {
     const command = handler.raw("command") === undefined ? undefined : handler.strings("command");
     const url = handler.string("url");
     if ((command === undefined) === (url === undefined)) {
-      throw handler.error(`handlers.${queue}`, 'needs exactly one of "command" (an argument list) or "url"');
+      throw handler.error(
+        `handlers.${queue}`,
+        'needs exactly one of "command" (an argument list) or "url"',
+      );
     }
-    if (command?.length === 0) throw handler.error(`handlers.${queue}.command`, "must not be empty");
+    if (command?.length === 0) {
+      throw handler.error(`handlers.${queue}.command`, "must not be empty");
+    }
     const headers = handler.block("headers");
     handlers[queue] = {
       command,
@@ -352,7 +438,10 @@ function readLog(block: Block): LogConfig {
 
 function readHttp(block: Block): HttpConfig {
   block.only(["listen", "token"]);
-  return { listen: block.string("listen", "127.0.0.1:8080"), token: block.string("token") || undefined };
+  return {
+    listen: block.string("listen", "127.0.0.1:8080"),
+    token: block.string("token") || undefined,
+  };
 }
 
 function readAlerts(block: Block): AlertsConfig {
@@ -363,18 +452,26 @@ function readAlerts(block: Block): AlertsConfig {
     intervalMs: block.duration("interval", 30_000),
     webhook: block.string("webhook") || undefined,
     command: block.raw("command") === undefined ? undefined : block.strings("command"),
-    rules: rules.map((rule, index) => readRule(new Block(block.source, `alerts.rules[${index}]`, rule))),
+    rules: rules.map((rule, index) =>
+      readRule(new Block(block.source, `alerts.rules[${index}]`, rule))
+    ),
   };
 }
 
 function readRule(block: Block): AlertRule {
   block.only(["name", "queue", "kind", "threshold", "window", "severity"]);
-  const kind = block.choice("kind", ["backlog", "oldest_wait", "failed", "no_workers"] as const, "backlog");
+  const kind = block.choice(
+    "kind",
+    ["backlog", "oldest_wait", "failed", "no_workers"] as const,
+    "backlog",
+  );
   return {
     name: block.string("name", kind),
     queue: block.string("queue", "*"),
     kind,
-    threshold: kind === "oldest_wait" ? block.duration("threshold", 60_000) : block.int("threshold", 0),
+    threshold: kind === "oldest_wait"
+      ? block.duration("threshold", 60_000)
+      : block.int("threshold", 0),
     windowMs: block.duration("window", 3_600_000),
     severity: block.choice("severity", ["warning", "critical"] as const, "warning"),
   };
@@ -397,7 +494,10 @@ export function fromSeedConfig(seed: SeedManagerConfig): QueueConfig {
   if (!DRIVERS.includes(seed.driver)) {
     throw new ConfigError(`driver must be one of ${DRIVERS.join(", ")} (got "${seed.driver}").`);
   }
-  const config = resolveConfig({ queue: { driver: seed.driver, queue: seed.options?.queue } }, "Manager config");
+  const config = resolveConfig(
+    { queue: { driver: seed.driver, queue: seed.options?.queue } },
+    "Manager config",
+  );
   const connection = seed.options?.connection;
   if (connection) {
     if (seed.driver === "redis") config.redis.url = connection;

@@ -212,4 +212,6 @@ export interface QueueConfig {
   http?: HttpConfig;
   /** Alerting, when configured. */
   alerts?: AlertsConfig;
+  /** Problems worth a warning that do not stop loading (e.g. timeout >= retry_after). */
+  warnings: string[];
 }

@@ -66,6 +66,8 @@ export interface WorkerEvent {
   jobType: string;
   /** The attempt number. */
   attempt: number;
+  /** For `started`: the attempt's timeout in ms (0: none), so a supervisor can enforce it. */
+  timeoutMs?: number;
   /** How long the attempt ran. */
   durationMs?: number;
   /** For `retrying`: the delay before the next attempt. */
@@ -152,7 +154,10 @@ export class Worker {
     const startedAtStore = await driver.now();
     const timers = this.#startTimers(driver, startedAtStore);
     const claims = this.#manager.claims(this.#queues);
-    const concurrency = Math.max(1, this.#options.concurrency ?? this.#manager.config.worker.concurrency);
+    const concurrency = Math.max(
+      1,
+      this.#options.concurrency ?? this.#manager.config.worker.concurrency,
+    );
     const sleepMs = this.#options.sleep ?? this.#manager.config.worker.sleepMs;
     try {
       while (!this.#stop.signal.aborted) {
@@ -176,7 +181,11 @@ export class Worker {
       clearInterval(timers.stopCheck);
       await driver.removeWorker(this.id).catch(() => {});
     }
-    return { reason: this.#stopReason ?? "stopped", processed: this.#processed, failed: this.#failed };
+    return {
+      reason: this.#stopReason ?? "stopped",
+      processed: this.#processed,
+      failed: this.#failed,
+    };
   }
 
   #jobsLeft(): number {
@@ -191,12 +200,27 @@ export class Worker {
     return Math.max(0, Math.min(sleepMs, startedAt + maxTimeMs - Date.now()));
   }
 
-  async #reserve(claims: ReturnType<Manager["claims"]>, count: number, sleepMs: number): Promise<Reservation[]> {
+  async #reserve(
+    claims: ReturnType<Manager["claims"]>,
+    count: number,
+    sleepMs: number,
+  ): Promise<Reservation[]> {
     try {
-      return await this.#manager.reserve(claims, { count, waitMs: sleepMs, signal: this.#stop.signal });
+      return await this.#manager.reserve(claims, {
+        count,
+        waitMs: sleepMs,
+        signal: this.#stop.signal,
+      });
     } catch (error) {
       // The store is unreachable: say so, wait, and try again; nothing is lost.
-      this.#emit({ type: "error", jobId: "", queue: "", jobType: "", attempt: 0, error: error as Error });
+      this.#emit({
+        type: "error",
+        jobId: "",
+        queue: "",
+        jobType: "",
+        attempt: 0,
+        error: error as Error,
+      });
       await abortableDelay(Math.min(sleepMs, 1000), this.#stop.signal);
       return [];
     }
@@ -219,9 +243,14 @@ export class Worker {
       this.#manager.config.queues[reserved.queue],
       this.#manager.config.worker,
     );
-    const base = { jobId: reserved.id, queue: reserved.queue, jobType: payload?.type ?? "raw", attempt: reserved.attempts };
+    const base = {
+      jobId: reserved.id,
+      queue: reserved.queue,
+      jobType: payload?.type ?? "raw",
+      attempt: reserved.attempts,
+    };
     this.#current.add(reserved.id);
-    this.#emit({ type: "started", ...base });
+    this.#emit({ type: "started", ...base, timeoutMs: settings.timeoutMs });
     const started = performance.now();
     try {
       await runWithTimeout(job, reserved, settings.timeoutMs);
@@ -231,7 +260,15 @@ export class Worker {
       this.#emit({ type: "done", ...base, durationMs });
     } catch (error) {
       this.#failed++;
-      await this.#handleFailure(driver, reserved, job, settings, error as Error, performance.now() - started, base);
+      await this.#handleFailure(
+        driver,
+        reserved,
+        job,
+        settings,
+        error as Error,
+        performance.now() - started,
+        base,
+      );
     } finally {
       this.#current.delete(reserved.id);
       this.#limits.handled++;
@@ -267,7 +304,12 @@ export class Worker {
 
   async #failInvalid(driver: Driver, reservation: Reservation): Promise<void> {
     const { reserved, error } = reservation;
-    const base = { jobId: reserved.id, queue: reserved.queue, jobType: "", attempt: reserved.attempts };
+    const base = {
+      jobId: reserved.id,
+      queue: reserved.queue,
+      jobType: "",
+      attempt: reserved.attempts,
+    };
     this.#failed++;
     this.#limits.handled++;
     await this.#settle(driver.fail(reserved, failureOf(error!)), base);
@@ -278,7 +320,9 @@ export class Worker {
   async #settle(ack: Promise<boolean>, base: Omit<WorkerEvent, "type">): Promise<void> {
     try {
       if (!(await ack)) {
-        const error = new Error("The reservation expired before the job finished; another worker may run it again.");
+        const error = new Error(
+          "The reservation expired before the job finished; another worker may run it again.",
+        );
         this.#emit({ type: "error", ...base, error });
       }
     } catch (error) {
@@ -286,7 +330,10 @@ export class Worker {
     }
   }
 
-  #startTimers(driver: Driver, startedAtStore: number): { heartbeat: Timer | undefined; stopCheck: Timer } {
+  #startTimers(
+    driver: Driver,
+    startedAtStore: number,
+  ): { heartbeat: Timer | undefined; stopCheck: Timer } {
     const beat = () =>
       driver.heartbeat({
         id: this.id,
@@ -303,7 +350,9 @@ export class Worker {
     if (heartbeatMs > 0) beat();
     const checkStop = async () => {
       try {
-        if (stopBroadcastSince(await driver.lastStopAt(), startedAtStore)) this.#requestStop("stop_broadcast");
+        if (stopBroadcastSince(await driver.lastStopAt(), startedAtStore)) {
+          this.#requestStop("stop_broadcast");
+        }
       } catch { /* the store is down: the loop reports it */ }
     };
     return {
@@ -314,7 +363,9 @@ export class Worker {
 
   #warnMemoryTooLow(): void {
     const error = new Error(
-      `This process uses ${Math.round(residentMb())} MB before running any job, over the worker's memory limit of ${this.#limits.memoryMb} MB; raise queue.worker.memory (or WorkerOptions.memory; 0 turns the limit off).`,
+      `This process uses ${
+        Math.round(residentMb())
+      } MB before running any job, over the worker's memory limit of ${this.#limits.memoryMb} MB; raise queue.worker.memory (or WorkerOptions.memory; 0 turns the limit off).`,
     );
     this.#emit({ type: "error", jobId: "", queue: "", jobType: "", attempt: 0, error });
   }
@@ -327,7 +378,11 @@ export class Worker {
 }
 
 /** Runs `handle()`; after `timeoutMs` aborts its signal and rejects with JobTimeoutError. */
-async function runWithTimeout(job: JobInterface, reserved: ReservedJob, timeoutMs: number): Promise<void> {
+async function runWithTimeout(
+  job: JobInterface,
+  reserved: ReservedJob,
+  timeoutMs: number,
+): Promise<void> {
   const controller = new AbortController();
   let timer: Timer | undefined;
   const timedOut = new Promise<never>((_, reject) => {
@@ -338,7 +393,12 @@ async function runWithTimeout(job: JobInterface, reserved: ReservedJob, timeoutM
       reject(error);
     }, timeoutMs);
   });
-  const context = { signal: controller.signal, attempt: reserved.attempts, jobId: reserved.id, queue: reserved.queue };
+  const context = {
+    signal: controller.signal,
+    attempt: reserved.attempts,
+    jobId: reserved.id,
+    queue: reserved.queue,
+  };
   try {
     await Promise.race([Promise.resolve().then(() => job.handle(context)), timedOut]);
   } finally {

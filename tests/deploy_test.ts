@@ -4,9 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-// Test-only dependency; deno.json imports are the lead's to change (see the issue 5 report).
-// deno-lint-ignore no-import-prefix
-import { XMLParser, XMLValidator } from "npm:fast-xml-parser@4.5.3";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
 
 const DIR = new URL("../examples/deploy/", import.meta.url);
 const read = (name: string): Promise<string> => Deno.readTextFile(new URL(name, DIR));
