@@ -29,8 +29,8 @@ export interface BenchRow {
   value: number;
   /** "jobs/s" or "ms". */
   unit: "jobs/s" | "ms";
-  /** The subject this row is compared with (same metric), for the ratio column. */
-  versus?: string;
+  /** The subject(s) this row is compared with (same metric), for the ratio column. */
+  versus?: string | string[];
   /** The goal from DESIGN.md, shown beside the figure. */
   goal?: string;
 }
@@ -194,30 +194,38 @@ function format(value: number, unit: BenchRow["unit"]): string {
 }
 
 /**
- * The ratio of a row against the row of its `versus` subject for the same
+ * The ratio of a row against the row of subject `versus` for the same
  * metric: ours/peer for throughput, peer/ours for latency (so > 1 is better).
  */
-export function ratioOf(row: BenchRow, rows: readonly BenchRow[]): number | undefined {
-  if (!row.versus) return undefined;
-  const peer = rows.find((r) => r.metric === row.metric && r.subject === row.versus);
+export function ratioOf(
+  row: BenchRow,
+  rows: readonly BenchRow[],
+  versus: string,
+): number | undefined {
+  const peer = rows.find((r) => r.metric === row.metric && r.subject === versus);
   if (!peer || !Number.isFinite(peer.value) || !Number.isFinite(row.value)) return undefined;
   return row.unit === "jobs/s" ? row.value / peer.value : peer.value / row.value;
+}
+
+function ratios(row: BenchRow, rows: readonly BenchRow[]): string {
+  const peers = row.versus === undefined ? [] : [row.versus].flat();
+  return peers.map((peer) => {
+    const ratio = ratioOf(row, rows, peer);
+    return ratio === undefined ? "" : `${ratio.toFixed(2)}x vs ${peer}`;
+  }).filter(Boolean).join(", ");
 }
 
 /** Renders the rows as a fixed-width table; the ratio column is "better when > 1". */
 export function formatTable(title: string, rows: readonly BenchRow[]): string {
   const header = ["metric", "subject", "value", "unit", "ratio", "goal"];
-  const body = rows.map((row) => {
-    const ratio = ratioOf(row, rows);
-    return [
-      row.metric,
-      row.subject,
-      format(row.value, row.unit),
-      row.unit,
-      ratio === undefined ? "" : `${ratio.toFixed(2)}x vs ${row.versus}`,
-      row.goal ?? "",
-    ];
-  });
+  const body = rows.map((row) => [
+    row.metric,
+    row.subject,
+    format(row.value, row.unit),
+    row.unit,
+    ratios(row, rows),
+    row.goal ?? "",
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((line) => line[i].length)));
   const render = (line: string[]) =>
     line.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
