@@ -39,7 +39,9 @@ export class Block {
         const hint = closest(key, allowed);
         throw this.error(
           this.#key(key),
-          `is not a known key${hint ? ` (did you mean "${hint}"?)` : ""}; known keys: ${allowed.join(", ")}`,
+          `is not a known key${hint ? ` (did you mean "${hint}"?)` : ""}; known keys: ${
+            allowed.join(", ")
+          }`,
         );
       }
     }
@@ -90,9 +92,14 @@ export class Block {
   int(key: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
     const value = this.#values[key];
     if (value === undefined || value === null) return fallback;
-    const number = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    const number = typeof value === "string" && /^-?\d+$/.test(value.trim())
+      ? Number(value)
+      : value;
     if (typeof number !== "number" || !Number.isInteger(number) || number < min || number > max) {
-      throw this.error(this.#key(key), `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+      throw this.error(
+        this.#key(key),
+        `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`,
+      );
     }
     return number;
   }
@@ -105,7 +112,9 @@ export class Block {
     if (ms === undefined) {
       throw this.error(
         this.#key(key),
-        `must be seconds (like 3) or a duration (like "3s", "500ms", "1m30s") (got ${JSON.stringify(value)})`,
+        `must be seconds (like 3) or a duration (like "3s", "500ms", "1m30s") (got ${
+          JSON.stringify(value)
+        })`,
       );
     }
     return ms;
@@ -118,7 +127,9 @@ export class Block {
     const list = Array.isArray(value) ? value : [value];
     return list.map((item, index) => {
       const ms = parseDuration(item);
-      if (ms === undefined) throw this.error(`${this.#key(key)}[${index}]`, "must be seconds or a duration");
+      if (ms === undefined) {
+        throw this.error(`${this.#key(key)}[${index}]`, "must be seconds or a duration");
+      }
       return ms;
     });
   }

@@ -29,7 +29,9 @@ const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
  * ```
  */
 export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+  if (typeof value === "number") {
+    return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+  }
   if (typeof value !== "string") return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type JobInterface, type JobOptions, RawJob, type RawHandler, restoreOptions } from "./job.ts";
+import {
+  type JobInterface,
+  type JobOptions,
+  type RawHandler,
+  RawJob,
+  restoreOptions,
+} from "./job.ts";
 import { PayloadError, UnknownJobTypeError } from "./errors.ts";
 import type { WirePayload } from "./wire.ts";
 
@@ -72,8 +78,15 @@ export class JobRegistry {
     // Like Go's json.Unmarshal into a zero struct: no constructor runs.
     const job = Object.create(jobClass.prototype) as JobInterface;
     for (const [key, value] of Object.entries(payload.data ?? {})) {
-      if (key === "__proto__") throw new PayloadError('The payload contains the forbidden key "__proto__".');
-      Object.defineProperty(job, key, { value, writable: true, enumerable: true, configurable: true });
+      if (key === "__proto__") {
+        throw new PayloadError('The payload contains the forbidden key "__proto__".');
+      }
+      Object.defineProperty(job, key, {
+        value,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
     }
     restoreOptions(job, options);
     return job;
@@ -82,7 +95,9 @@ export class JobRegistry {
 
 function typeNameOf(jobClass: JobClass): string {
   const name = Object.hasOwn(jobClass, "jobType") ? jobClass.jobType : jobClass.name;
-  if (!name) throw new Error("A job class needs a name: declare it with a name or a static jobType.");
+  if (!name) {
+    throw new Error("A job class needs a name: declare it with a name or a static jobType.");
+  }
   return name;
 }
 

@@ -38,7 +38,10 @@ export function resolveJobSettings(
   fallback: { tries: number; timeoutMs: number },
 ): JobSettings {
   return {
-    maxAttempts: Math.max(1, payload?.maxAttempts ?? overrides.tries ?? queue?.tries ?? fallback.tries),
+    maxAttempts: Math.max(
+      1,
+      payload?.maxAttempts ?? overrides.tries ?? queue?.tries ?? fallback.tries,
+    ),
     timeoutMs: payload?.timeoutMs ?? overrides.timeout ?? queue?.timeoutMs ?? fallback.timeoutMs,
     backoffMs: payload?.backoffMs ?? overrides.backoff ?? queue?.backoffMs ?? [],
     retryAfterMs: payload?.retryAfterMs ?? 0,

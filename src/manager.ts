@@ -101,7 +101,9 @@ export class Manager {
 
   /** The driver, once connected. Throws before `connect()` has finished. */
   get driver(): Driver {
-    if (!this.#driver) throw new QueueError("NOT_CONNECTED", "Call `await manager.connect()` first.");
+    if (!this.#driver) {
+      throw new QueueError("NOT_CONNECTED", "Call `await manager.connect()` first.");
+    }
     return this.#driver;
   }
 
@@ -136,7 +138,10 @@ export class Manager {
 
   /** Pushes many jobs in as few round trips as the store allows; returns their ids. */
   async pushBulk(jobs: readonly JobInterface[]): Promise<string[]> {
-    const entries = this.#prepare(jobs).map((entry, i) => ({ ...entry, delayMs: checkDelay(jobs[i].getDelay()) }));
+    const entries = this.#prepare(jobs).map((entry, i) => ({
+      ...entry,
+      delayMs: checkDelay(jobs[i].getDelay()),
+    }));
     const driver = await this.connect();
     await driver.pushBulk(entries);
     return entries.map((entry) => entry.id);
@@ -198,7 +203,10 @@ export class Manager {
     return queues
       .map((name, index) => ({ name: assertQueueName(name), index }))
       .sort((a, b) => priority(b.name) - priority(a.name) || a.index - b.index)
-      .map(({ name }) => ({ name, retryAfterMs: this.config.queues[name]?.retryAfterMs ?? 90_000 }));
+      .map(({ name }) => ({
+        name,
+        retryAfterMs: this.config.queues[name]?.retryAfterMs ?? 90_000,
+      }));
   }
 
   /**
@@ -281,16 +289,24 @@ export class Manager {
   #reservation(queue: string, job: JobInterface): ReservedJob {
     const reservation = reservationOf(job);
     if (!reservation) {
-      throw new QueueError("NOT_RESERVED", `Job ${job.getId() || "(unsaved)"} was not popped, so it holds no reservation.`);
+      throw new QueueError(
+        "NOT_RESERVED",
+        `Job ${job.getId() || "(unsaved)"} was not popped, so it holds no reservation.`,
+      );
     }
     if (reservation.queue !== queue) {
-      throw new QueueError("WRONG_QUEUE", `Job ${reservation.id} belongs to queue "${reservation.queue}", not "${queue}".`);
+      throw new QueueError(
+        "WRONG_QUEUE",
+        `Job ${reservation.id} belongs to queue "${reservation.queue}", not "${queue}".`,
+      );
     }
     return reservation;
   }
 
   /** Failed jobs, newest first. */
-  async failedJobs(options: { queue?: string; limit?: number; offset?: number } = {}): Promise<FailedJob[]> {
+  async failedJobs(
+    options: { queue?: string; limit?: number; offset?: number } = {},
+  ): Promise<FailedJob[]> {
     return await (await this.connect()).failedList(options);
   }
 
@@ -356,7 +372,10 @@ export class Manager {
 
 function checkDelay(delayMs: number): number {
   if (!Number.isFinite(delayMs) || delayMs < 0) {
-    throw new QueueError("DELAY_INVALID", `A delay must be a non-negative number of milliseconds (got ${delayMs}).`);
+    throw new QueueError(
+      "DELAY_INVALID",
+      `A delay must be a non-negative number of milliseconds (got ${delayMs}).`,
+    );
   }
   return delayMs;
 }
@@ -367,7 +386,10 @@ function rawText(payload: unknown): string {
     try {
       return new TextDecoder("utf-8", { fatal: true }).decode(payload);
     } catch {
-      throw new QueueError("PAYLOAD_INVALID", "A raw payload must be UTF-8 text; encode binary data (e.g. base64) first.");
+      throw new QueueError(
+        "PAYLOAD_INVALID",
+        "A raw payload must be UTF-8 text; encode binary data (e.g. base64) first.",
+      );
     }
   }
   return JSON.stringify(payload);

@@ -130,12 +130,18 @@ export function decodePayload(
   }
   const record = value as Record<string, unknown>;
   if (record.v !== undefined && record.v !== WIRE_VERSION) {
-    throw new PayloadError(`The payload has wire version ${String(record.v)}; this worker reads version ${WIRE_VERSION}.`);
+    throw new PayloadError(
+      `The payload has wire version ${
+        String(record.v)
+      }; this worker reads version ${WIRE_VERSION}.`,
+    );
   }
   const hasType = record.type !== undefined && record.type !== null;
   const hasRaw = record.raw !== undefined && record.raw !== null;
   if (hasType === hasRaw) {
-    throw new PayloadError('The payload must have exactly one of "type" (a job class) or "raw" (raw text).');
+    throw new PayloadError(
+      'The payload must have exactly one of "type" (a job class) or "raw" (raw text).',
+    );
   }
   if (hasRaw && typeof record.raw !== "string") {
     throw new PayloadError('The payload field "raw" must be a string.');

@@ -17,7 +17,14 @@ import type {
   ReserveRequest,
   WorkerBeat,
 } from "./driver.ts";
-import { DURATION_SAMPLES, fillMinutes, minuteOf, newToken, percentile, windowStart } from "./metrics_window.ts";
+import {
+  DURATION_SAMPLES,
+  fillMinutes,
+  minuteOf,
+  newToken,
+  percentile,
+  windowStart,
+} from "./metrics_window.ts";
 import { Wakeup } from "./wakeup.ts";
 
 interface Entry {
@@ -249,7 +256,9 @@ export class MemoryDriver implements Driver {
   }
 
   /** Failed jobs, newest first. */
-  failedList(options: { queue?: string; limit?: number; offset?: number } = {}): Promise<FailedJob[]> {
+  failedList(
+    options: { queue?: string; limit?: number; offset?: number } = {},
+  ): Promise<FailedJob[]> {
     const all = [...this.#failed.values()].reverse()
       .filter((job) => options.queue === undefined || job.queue === options.queue);
     const offset = options.offset ?? 0;

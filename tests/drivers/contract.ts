@@ -73,7 +73,9 @@ export function driverContract(
   test("jobs of one queue come out oldest first", async ({ driver }) => {
     for (const label of ["a", "b", "c"]) await driver.push(job("fifo", label));
     const order = [];
-    for (let i = 0; i < 3; i++) order.push(labelOf((await driver.reserve({ queues: [claim("fifo")] }))[0]));
+    for (let i = 0; i < 3; i++) {
+      order.push(labelOf((await driver.reserve({ queues: [claim("fifo")] }))[0]));
+    }
     assert.deepEqual(order, ["a", "b", "c"]);
   });
 
@@ -159,7 +161,11 @@ export function driverContract(
     const [again] = await other.reserve({ queues: [claim("orphan", 300)] });
     assert.equal(again.id, lost.id);
     assert.equal(again.attempts, 2);
-    assert.equal(await driver.delete(lost), false, "the vanished worker's late ack must not delete the job");
+    assert.equal(
+      await driver.delete(lost),
+      false,
+      "the vanished worker's late ack must not delete the job",
+    );
     assert.equal(await other.delete(again), true);
   });
 
@@ -193,7 +199,11 @@ export function driverContract(
   test("an aborted signal ends a waiting reserve promptly", async ({ driver }) => {
     const controller = new AbortController();
     const started = Date.now();
-    const waiting = driver.reserve({ queues: [claim("idle")], waitMs: 10_000, signal: controller.signal });
+    const waiting = driver.reserve({
+      queues: [claim("idle")],
+      waitMs: 10_000,
+      signal: controller.signal,
+    });
     await sleep(50);
     controller.abort();
     assert.deepEqual(await waiting, []);
@@ -230,7 +240,10 @@ export function driverContract(
     await driver.pushBulk([job("fails", "f1"), job("fails", "f2"), job("fails", "f3")]);
     const reserved = await driver.reserve({ queues: [claim("fails")], count: 3 });
     for (const [i, r] of reserved.entries()) {
-      assert.equal(await driver.fail(r, { error: `boom ${i}`, stack: `Error: boom ${i}\n    at x` }), true);
+      assert.equal(
+        await driver.fail(r, { error: `boom ${i}`, stack: `Error: boom ${i}\n    at x` }),
+        true,
+      );
     }
     assert.equal(await driver.size("fails"), 0);
     assert.equal(await driver.failedCount("fails"), 3);
@@ -315,7 +328,11 @@ export function driverContract(
     assert.deepEqual({ ...seen, lastBeatAt: 0 }, beat);
     assert.ok(Math.abs(seen.lastBeatAt - (await driver.now())) < 5000);
     await sleep(300);
-    assert.deepEqual(await driver.workers(100), [], "a worker silent for longer than the limit is not alive");
+    assert.deepEqual(
+      await driver.workers(100),
+      [],
+      "a worker silent for longer than the limit is not alive",
+    );
     await driver.heartbeat(beat);
     await driver.removeWorker(beat.id);
     assert.deepEqual(await driver.workers(10_000), []);
@@ -324,7 +341,9 @@ export function driverContract(
   test("metrics count processed and failed jobs per minute with duration percentiles", async ({ driver }) => {
     await driver.pushBulk(Array.from({ length: 5 }, () => job("counted")));
     const reserved = await driver.reserve({ queues: [claim("counted")], count: 5 });
-    for (const [i, r] of reserved.slice(0, 4).entries()) await driver.delete(r, { durationMs: (i + 1) * 10 });
+    for (const [i, r] of reserved.slice(0, 4).entries()) {
+      await driver.delete(r, { durationMs: (i + 1) * 10 });
+    }
     await driver.fail(reserved[4], { error: "x" }, { durationMs: 1000 });
     const metrics = await driver.metrics("counted");
     assert.equal(metrics.processedTotal, 4);
