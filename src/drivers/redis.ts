@@ -26,8 +26,6 @@ import type {
   WorkerBeat,
 } from "./driver.ts";
 import type { RedisConfig } from "../config_types.ts";
-import { PayloadError } from "../errors.ts";
-import { fillMinutes, minuteOf, percentile } from "./metrics_window.ts";
 import { type QueueKeys, RedisKeys } from "./redis_keys.ts";
 import { defineScripts, type ScriptName } from "./redis_scripts.ts";
 import {
@@ -38,7 +36,8 @@ import {
   redisTarget,
   wrapError,
 } from "./redis_connect.ts";
-import { ReadyWatch } from "./redis_watch.ts";
+import { ReadyWatch, waitAny } from "./redis_watch.ts";
+import { parseFailed, parseMetrics, parseReserved, pushArgs } from "./redis_records.ts";
 
 /** Options of the Redis driver beyond the `redis:` config block. */
 export interface RedisDriverOptions {
@@ -196,39 +195,13 @@ export class RedisDriver implements Driver {
         const dueIn = Math.max(1, nextDue - now);
         taken.nextDueInMs = Math.min(taken.nextDueInMs ?? dueIn, dueIn);
       }
-      const until = now + claim.retryAfterMs;
-      for (let i = 3; i < reply.length; i += 4) {
-        taken.jobs.push({
-          id: String(reply[i]),
-          queue: claim.name,
-          payload: String(reply[i + 1]),
-          attempts: Number(reply[i + 2]),
-          reservedAt: now,
-          reservedUntil: until,
-          token: String(reply[i + 3]),
-        });
-      }
+      taken.jobs.push(...parseReserved(reply, claim));
     }
     return taken;
   }
 
   #waitAny(queues: string[], ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.resolve();
-    const done = new AbortController();
-    const onAbort = () => done.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = new Promise<void>((resolve) => {
-      const id = setTimeout(resolve, ms);
-      done.signal.addEventListener("abort", () => {
-        clearTimeout(id);
-        resolve();
-      }, { once: true });
-    });
-    const wakes = queues.map((queue) => this.#watch(queue).wait(done.signal));
-    return Promise.race([timer, ...wakes]).finally(() => {
-      signal?.removeEventListener("abort", onAbort);
-      done.abort();
-    });
+    return waitAny(queues.map((queue) => this.#watch(queue)), ms, signal);
   }
 
   #watch(queue: string): ReadyWatch {
@@ -345,24 +318,7 @@ export class RedisDriver implements Driver {
     if (index.length === 0) return [];
     const ids = index.filter((_, i) => i % 2 === 0);
     const records = await this.#run((client) => client.hmget(k.failed, ...ids));
-    const out: { score: number; job: FailedJob }[] = [];
-    records.forEach((text, i) => {
-      if (text === null) return;
-      const record = JSON.parse(text);
-      out.push({
-        score: Number(index[i * 2 + 1]),
-        job: {
-          id: ids[i],
-          queue,
-          payload: record.payload,
-          error: record.error,
-          stack: record.stack ?? "",
-          attempts: Number(record.attempts),
-          failedAt: Number(record.failedAt),
-        },
-      });
-    });
-    return out;
+    return parseFailed(queue, index, records);
   }
 
   /** Number of failed jobs, of one queue or all. */
@@ -474,37 +430,6 @@ export class RedisDriver implements Driver {
       this.#run((client) => client.hgetall(k.metrics)),
       this.#run((client) => client.lrange(k.durations, 0, -1)),
     ]);
-    const counts = new Map<number, { processed: number; failed: number }>();
-    for (const [field, value] of Object.entries(fields)) {
-      const [minute, kind] = field.split(":");
-      if (minute === "total") continue;
-      const bucket = counts.get(Number(minute)) ?? { processed: 0, failed: 0 };
-      bucket[kind === "p" ? "processed" : "failed"] += Number(value);
-      counts.set(minuteOf(Number(minute)), bucket);
-    }
-    const durations = samples.map(Number);
-    return {
-      queue,
-      minutes: fillMinutes(now, counts),
-      processedTotal: Number(fields["total:p"] ?? 0),
-      failedTotal: Number(fields["total:f"] ?? 0),
-      durationP50: percentile(durations, 50),
-      durationP95: percentile(durations, 95),
-    };
+    return parseMetrics(queue, now, fields, samples);
   }
-}
-
-function pushArgs(jobs: readonly NewJob[]): (string | number)[] {
-  const args: (string | number)[] = [];
-  for (const job of jobs) {
-    if (!job.id || job.id.includes("|")) {
-      throw new PayloadError(
-        `Job id ${
-          JSON.stringify(job.id)
-        } is invalid for Redis: it must be non-empty and without '|'.`,
-      );
-    }
-    args.push(Math.max(0, Math.round(job.delayMs ?? 0)), job.id, job.payload);
-  }
-  return args;
 }

@@ -80,3 +80,30 @@ export class ReadyWatch {
     this.#client.disconnect();
   }
 }
+
+/**
+ * Resolves when any watched queue gets an entry, after `ms`, or when `signal`
+ * aborts; then withdraws from the other watches.
+ */
+export function waitAny(
+  watches: readonly ReadyWatch[],
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  const done = new AbortController();
+  const onAbort = () => done.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = new Promise<void>((resolve) => {
+    const id = setTimeout(resolve, ms);
+    done.signal.addEventListener("abort", () => {
+      clearTimeout(id);
+      resolve();
+    }, { once: true });
+  });
+  const wakes = watches.map((watch) => watch.wait(done.signal));
+  return Promise.race([timer, ...wakes]).finally(() => {
+    signal?.removeEventListener("abort", onAbort);
+    done.abort();
+  });
+}
