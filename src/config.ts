@@ -177,7 +177,8 @@ function interpolate(value: unknown, env: Record<string, string>, source: string
 
 /**
  * Environment overrides, applied over the file: QUEUE_DRIVER, QUEUE_REDIS_URL,
- * QUEUE_REDIS_PASSWORD, QUEUE_MYSQL_URL, QUEUE_MYSQL_PASSWORD, QUEUE_SQLITE_PATH.
+ * QUEUE_REDIS_PASSWORD, QUEUE_MYSQL_URL, QUEUE_MYSQL_PASSWORD, QUEUE_SQLITE_PATH,
+ * QUEUE_HTTP_TOKEN (the `http.token`, when the config has an `http:` block).
  */
 export function applyEnvOverrides(config: QueueConfig, env: Record<string, string>): QueueConfig {
   const driver = env.QUEUE_DRIVER;
@@ -192,6 +193,7 @@ export function applyEnvOverrides(config: QueueConfig, env: Record<string, strin
   if (env.QUEUE_MYSQL_URL) config.mysql.url = env.QUEUE_MYSQL_URL;
   if (env.QUEUE_MYSQL_PASSWORD) config.mysql.password = env.QUEUE_MYSQL_PASSWORD;
   if (env.QUEUE_SQLITE_PATH) config.sqlite.path = env.QUEUE_SQLITE_PATH;
+  if (env.QUEUE_HTTP_TOKEN && config.http) config.http.token = env.QUEUE_HTTP_TOKEN;
   return config;
 }
 

@@ -124,6 +124,13 @@ Deno.test("environment overrides the driver and credentials", async () => {
   assert.equal(config.sqlite.path, "/tmp/x.db");
 });
 
+Deno.test("QUEUE_HTTP_TOKEN sets http.token only when there is an http block", () => {
+  const env = { QUEUE_HTTP_TOKEN: "t0ken" };
+  const withHttp = parseConfig('http:\n  listen: "127.0.0.1:0"\n', "h.yaml", env);
+  assert.equal(withHttp.http?.token, "t0ken");
+  assert.equal(parseConfig("queue:\n  driver: memory\n", "n.yaml", env).http, undefined);
+});
+
 Deno.test("an unknown key is refused naming file, key and the closest known key", () => {
   fails(
     "queue:\n  worker:\n    slep: 3\n",
