@@ -117,6 +117,7 @@ export class QueueService {
   async start(): Promise<void> {
     await QueueService.#becomeWorkerIfSpawned();
     if (this.#spawner) throw new Error("The queue service is already started.");
+    for (const warning of this.#config.warnings) this.#logger.warn(warning);
     this.#manager = new Manager(this.#config);
     await this.#manager.connect();
     this.#startedAt = await this.#manager.driver.now();

@@ -47,7 +47,6 @@ export async function configFromFlags(
   driver?: string,
 ): Promise<QueueConfig> {
   const config = await loadConfig(path);
-  for (const warning of config.warnings) console.error(`warning: ${warning}`);
   if (driver !== undefined) {
     if (!(DRIVER_CHOICES as readonly string[]).includes(driver)) {
       throw new UsageError(

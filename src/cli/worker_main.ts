@@ -202,6 +202,7 @@ export async function runWorker(
     listenToService(drain);
     reportToService({ ev: "ready", pid: Deno.pid });
   }
+  if (!supervised) { for (const warning of config.warnings) logger.warn(warning); }
   logger.info(`worker ${Deno.pid} serving ${queues.join(", ")} on ${manager.driver.target}`);
   try {
     const exit = await worker.start();
