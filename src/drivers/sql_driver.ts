@@ -4,7 +4,8 @@
  * supply. One row per job in the jobs table; `available_at` is when the job may
  * next be taken: its due time while waiting, its reservation's expiry while
  * reserved (so one index serves both "due" and "expired"), and `token` marks a
- * reservation.
+ * reservation. A reservation is addressed by `seq` (the primary key), which
+ * the token carries, so the hot path needs no index on the job id.
  *
  * @module
  */
@@ -188,7 +189,7 @@ export class SqlDriver implements Driver {
           attempts: num(row.attempts) + 1,
           reservedAt: at,
           reservedUntil: until,
-          token,
+          token: `${num(row.seq)}.${token}`,
         });
       }
       if (taken.length >= wanted) break;
@@ -212,10 +213,10 @@ export class SqlDriver implements Driver {
   /** Removes a reserved job for good and counts it. */
   async delete(job: ReservedJob, outcome?: Outcome): Promise<boolean> {
     return await (await this.db()).transaction(async (conn) => {
-      const changed = await conn.run(`DELETE FROM ${this.tables.jobs} WHERE id = ? AND token = ?`, [
-        job.id,
-        job.token,
-      ]);
+      const changed = await conn.run(
+        `DELETE FROM ${this.tables.jobs} WHERE seq = ? AND token = ?`,
+        held(job),
+      );
       if (changed === 0) return false;
       await this.#count(conn, job.queue, "processed", outcome);
       return true;
@@ -227,8 +228,8 @@ export class SqlDriver implements Driver {
     const released = await (await this.db()).transaction(async (conn) => {
       const changed = await conn.run(
         `UPDATE ${this.tables.jobs} SET token = NULL, reserved_at = NULL,
-         available_at = ${this.dialect.sql.now} + ? WHERE id = ? AND token = ?`,
-        [Math.max(0, Math.round(delayMs)), job.id, job.token],
+         available_at = ${this.dialect.sql.now} + ? WHERE seq = ? AND token = ?`,
+        [Math.max(0, Math.round(delayMs)), ...held(job)],
       );
       if (changed === 0) return false;
       await this.#count(conn, job.queue, undefined, outcome);
@@ -243,8 +244,8 @@ export class SqlDriver implements Driver {
     const { jobs, failed } = this.tables;
     return await (await this.db()).transaction(async (conn) => {
       const [row] = await conn.query(
-        `SELECT seq, payload, attempts FROM ${jobs} WHERE id = ? AND token = ?${this.dialect.sql.rowLock}`,
-        [job.id, job.token],
+        `SELECT seq, payload, attempts FROM ${jobs} WHERE seq = ? AND token = ?${this.dialect.sql.rowLock}`,
+        held(job),
       );
       if (!row) return false;
       await conn.run(`DELETE FROM ${failed} WHERE id = ?`, [job.id]);
@@ -553,6 +554,17 @@ export class SqlDriver implements Driver {
       durationP95: percentile(durations, 95),
     };
   }
+}
+
+/**
+ * The row and reservation a token names: tokens are "<seq>.<claim token>", so
+ * that ack, release and fail find the row by its primary key. A malformed
+ * token matches nothing.
+ */
+function held(job: ReservedJob): [number, string] {
+  const dot = job.token.indexOf(".");
+  const seq = Number(job.token.slice(0, dot));
+  return dot > 0 && Number.isSafeInteger(seq) ? [seq, job.token.slice(dot + 1)] : [-1, ""];
 }
 
 function toFailed(row: SqlRow): FailedJob {

@@ -313,7 +313,7 @@ function schemaStatements(t: SqlTables): string[] {
       seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, id ${ID}, queue ${ID}, payload ${TEXT},
       attempts INT UNSIGNED NOT NULL DEFAULT 0, available_at BIGINT NOT NULL, reserved_at BIGINT NULL,
       token VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL, created_at BIGINT NOT NULL,
-      UNIQUE KEY ${t.jobs}_id (id), KEY ${t.jobs}_claim (queue, available_at, seq)) ${engine}`,
+      KEY ${t.jobs}_claim (queue, available_at, seq)) ${engine}`,
     `CREATE TABLE IF NOT EXISTS ${t.failed} (
       seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, id ${ID}, queue ${ID}, payload ${TEXT},
       error ${TEXT}, stack ${TEXT}, attempts INT UNSIGNED NOT NULL, failed_at BIGINT NOT NULL,

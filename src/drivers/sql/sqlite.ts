@@ -311,7 +311,7 @@ function absolute(path: string): string {
 function schemaStatements(t: SqlTables): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${t.jobs} (
-      seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, queue TEXT NOT NULL, payload TEXT NOT NULL,
+      seq INTEGER PRIMARY KEY, id TEXT NOT NULL, queue TEXT NOT NULL, payload TEXT NOT NULL,
       attempts INTEGER NOT NULL DEFAULT 0, available_at INTEGER NOT NULL, reserved_at INTEGER,
       token TEXT, created_at INTEGER NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS ${t.jobs}_claim ON ${t.jobs} (queue, available_at)`,
