@@ -8,8 +8,9 @@
  */
 
 import type { Driver, ReservedJob } from "./drivers/driver.ts";
-import { JobTimeoutError, UnrecoverableError } from "./errors.ts";
+import { UnrecoverableError } from "./errors.ts";
 import type { JobInterface } from "./job.ts";
+import { abortableDelay, runWithTimeout } from "./timing.ts";
 import { failureOf, type Manager, type Reservation } from "./manager.ts";
 import { type JobSettings, resolveJobSettings, retryDelay } from "./job_settings.ts";
 import {
@@ -377,47 +378,7 @@ export class Worker {
   }
 }
 
-/** Runs `handle()`; after `timeoutMs` aborts its signal and rejects with JobTimeoutError. */
-async function runWithTimeout(
-  job: JobInterface,
-  reserved: ReservedJob,
-  timeoutMs: number,
-): Promise<void> {
-  const controller = new AbortController();
-  let timer: Timer | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    if (timeoutMs <= 0) return;
-    timer = setTimeout(() => {
-      const error = new JobTimeoutError(timeoutMs);
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs);
-  });
-  const context = {
-    signal: controller.signal,
-    attempt: reserved.attempts,
-    jobId: reserved.id,
-    queue: reserved.queue,
-  };
-  try {
-    await Promise.race([Promise.resolve().then(() => job.handle(context)), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
+type Timer = ReturnType<typeof setTimeout>;
 
 function hostname(): string {
   try {
@@ -426,5 +387,3 @@ function hostname(): string {
     return "localhost";
   }
 }
-
-type Timer = ReturnType<typeof setTimeout>;
