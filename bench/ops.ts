@@ -6,8 +6,7 @@
  * Run: deno run -A bench/ops.ts
  */
 
-// deno-lint-ignore no-import-prefix -- bench-only; the lead may move it into deno.json imports
-import { chromium } from "npm:playwright-core@1";
+import { chromium } from "playwright-core";
 import { resolveConfig } from "../src/config.ts";
 import { MemoryDriver } from "../src/drivers/memory.ts";
 import { Manager } from "../src/manager.ts";

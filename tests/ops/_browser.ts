@@ -1,7 +1,6 @@
 /** Headless Debian Chromium through playwright-core, or a clear skip when it is absent. */
 
-// deno-lint-ignore no-import-prefix -- test-only; the lead may move it into deno.json imports
-import { type Browser, chromium } from "npm:playwright-core@1";
+import { type Browser, chromium } from "playwright-core";
 import { requireServices } from "../_services.ts";
 
 /** Debian's Chromium; never a downloaded build. */

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-// deno-lint-ignore no-import-prefix -- test-only parsers; the lead may move them into deno.json imports
-import parsePrometheus from "npm:parse-prometheus-text-format@1.1.1";
-// deno-lint-ignore no-import-prefix
-import Exposition from "npm:exposition@1.2.0";
+import parsePrometheus from "parse-prometheus-text-format";
+import Exposition from "exposition";
 import { JobRegistry } from "../../src/job_registry.ts";
 import { prometheusText, renderPrometheus } from "../../src/ops/prometheus.ts";
 import { collectSnapshot } from "../../src/ops/snapshot.ts";
