@@ -11,9 +11,16 @@ import { QueueService } from "../supervisor.ts";
 import { type FlagSpec, type FlagValues, UsageError } from "./flags.ts";
 import { backendAddress, configFromFlags, openManager } from "./connect.ts";
 import { errorSentence, runMain } from "./run.ts";
-import { ConnectionError } from "../errors.ts";
+import { assertQueueName, ConnectionError } from "../errors.ts";
 import { drainOnSignals, runServiceChild } from "./worker_main.ts";
-import { clearQueue, failedCommand, listQueues, migrate, stopAll } from "./queue_cmd_actions.ts";
+import {
+  clearQueue,
+  failedCommand,
+  listQueues,
+  migrate,
+  pauseQueue,
+  stopAll,
+} from "./queue_cmd_actions.ts";
 
 /** The flags of `queue-cmd`. */
 export const QUEUE_CMD_FLAGS: FlagSpec[] = [
@@ -70,6 +77,18 @@ export const QUEUE_CMD_FLAGS: FlagSpec[] = [
   { name: "forget", type: "string", placeholder: "ID", description: "Delete a failed job." },
   { name: "flush", type: "boolean", description: "Delete all failed jobs (of -queue, if given)." },
   {
+    name: "pause",
+    type: "string",
+    placeholder: "NAME",
+    description: "Pause a queue: it still accepts jobs, but no worker takes them.",
+  },
+  {
+    name: "resume",
+    type: "string",
+    placeholder: "NAME",
+    description: "Resume a paused queue: workers take its jobs again.",
+  },
+  {
     name: "migrate",
     type: "boolean",
     description: "Create the tables of the database or sqlite driver.",
@@ -88,16 +107,30 @@ const HELP = {
     "queue-cmd -start -config=configs/config.dev.yaml -debug -watch",
     "queue-cmd -failed",
     "queue-cmd -retry=all",
+    "queue-cmd -pause=default",
+    "queue-cmd -resume=default",
   ],
 };
 
-const ACTIONS = ["start", "stop", "list", "clear", "failed", "retry", "forget", "flush", "migrate"];
+const ACTIONS = [
+  "start",
+  "stop",
+  "list",
+  "clear",
+  "failed",
+  "retry",
+  "forget",
+  "flush",
+  "migrate",
+  "pause",
+  "resume",
+];
 
 function chosenAction(flags: FlagValues): string {
   const chosen = ACTIONS.filter((name) => flags[name] !== undefined && flags[name] !== false);
   if (chosen.length === 0) {
     throw new UsageError(
-      "Give one of -start, -stop, -list, -clear, -failed, -retry, -forget, -flush or -migrate; run with -help to see the flags.",
+      "Give one of -start, -stop, -list, -clear, -failed, -retry, -forget, -flush, -migrate, -pause or -resume; run with -help to see the flags.",
     );
   }
   if (chosen.length > 1) {
@@ -152,6 +185,16 @@ async function command(flags: FlagValues): Promise<number> {
   if (action === "clear" && flags.queue === undefined) {
     throw new UsageError("Flag -clear needs -queue=NAME, the queue to empty.");
   }
+  if (action === "pause" || action === "resume") {
+    const name = flags[action] as string;
+    try {
+      assertQueueName(name);
+    } catch {
+      throw new UsageError(
+        `Flag -${action} needs a queue name of 1-64 letters, digits, '_', '-', '.' or ':', not "${name}".`,
+      );
+    }
+  }
   const config = await configFromFlags(flags.config as string | undefined);
   const manager = await openManager(config);
   try {
@@ -164,6 +207,9 @@ async function command(flags: FlagValues): Promise<number> {
         return await clearQueue(manager, flags.queue as string);
       case "migrate":
         return migrate(manager);
+      case "pause":
+      case "resume":
+        return await pauseQueue(manager, flags[action] as string, action === "pause");
       default:
         return await failedCommand(manager, action, flags);
     }

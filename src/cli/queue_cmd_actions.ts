@@ -1,6 +1,6 @@
 /**
- * The one-shot actions of `queue-cmd`: -stop, -list, -clear, -migrate and the
- * failed-job commands. Each prints its result and returns the exit code.
+ * The one-shot actions of `queue-cmd`: -stop, -list, -clear, -migrate,
+ * -pause, -resume and the failed-job commands. Each prints its result and returns the exit code.
  *
  * @module
  */
@@ -71,6 +71,20 @@ export async function listQueues(manager: Manager, config: QueueConfig): Promise
 export async function clearQueue(manager: Manager, queue: string): Promise<number> {
   const removed = await manager.clear(queue);
   console.log(`Cleared ${removed} job${removed === 1 ? "" : "s"} from queue "${queue}".`);
+  return 0;
+}
+
+/** Pauses (or resumes) a queue and says what that means. */
+export async function pauseQueue(manager: Manager, queue: string, pause: boolean): Promise<number> {
+  if (pause) {
+    await manager.pause(queue);
+    console.log(
+      `Paused queue "${queue}": it still accepts jobs, but no worker takes them until -resume=${queue}.`,
+    );
+  } else {
+    await manager.resume(queue);
+    console.log(`Resumed queue "${queue}": workers take its jobs again.`);
+  }
   return 0;
 }
 

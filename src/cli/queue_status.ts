@@ -1,5 +1,6 @@
 /**
- * The `queue-status` executable: the state of the queues, as a table or JSON.
+ * The `queue-status` executable: the state of the queues, as a table or JSON,
+ * and the operations modes (see `queue_status_ops.ts`).
  *
  * @module
  */
@@ -8,8 +9,17 @@ import type { QueueConfig } from "../config_types.ts";
 import type { Manager } from "../manager.ts";
 import { type FlagSpec, type FlagValues, UsageError } from "./flags.ts";
 import { configFromFlags, DRIVER_CHOICES, openManager } from "./connect.ts";
-import { runMain } from "./run.ts";
+import { errorSentence, runMain } from "./run.ts";
 import { formatTable } from "./table.ts";
+import { DEFAULT_ALIVE_MS } from "../ops/snapshot.ts";
+import {
+  OPS_MODES,
+  type OpsMode,
+  printMetrics,
+  printWorkers,
+  runCheck,
+  serve,
+} from "./queue_status_ops.ts";
 
 /** The flags of `queue-status`. */
 export const STATUS_FLAGS: FlagSpec[] = [
@@ -26,7 +36,34 @@ export const STATUS_FLAGS: FlagSpec[] = [
     choices: DRIVER_CHOICES,
     description: "Read that driver's store (redis, database, sqlite) from the same config.",
   },
-  { name: "json", type: "boolean", description: "Print JSON, for scripts and monitoring." },
+  {
+    name: "workers",
+    type: "boolean",
+    description:
+      "List live workers: id, host, pid, queues, started, last beat, processed, failed, current job.",
+  },
+  {
+    name: "metrics",
+    type: "boolean",
+    description: "Print the Prometheus metrics once (for cron or a textfile collector).",
+  },
+  {
+    name: "check",
+    type: "boolean",
+    description:
+      "Evaluate the config's alert rules once, a line per firing rule; exit 0 ok, 1 warning, 2 critical, 3 unknown.",
+  },
+  {
+    name: "serve",
+    type: "boolean",
+    description:
+      "Serve the dashboard and /metrics (the config's http: block, else 127.0.0.1:8080) until Ctrl+C.",
+  },
+  {
+    name: "json",
+    type: "boolean",
+    description: "Print JSON (with -all, -queue or -workers), for scripts and monitoring.",
+  },
   {
     name: "config",
     type: "string",
@@ -44,6 +81,10 @@ const HELP = {
     "queue-status -queue=default",
     "queue-status -queue=high -driver=database",
     "queue-status -all -json",
+    "queue-status -workers",
+    "queue-status -metrics > /var/lib/node_exporter/queue.prom",
+    "queue-status -check",
+    "queue-status -serve",
   ],
 };
 
@@ -73,8 +114,6 @@ export interface QueueStatusRow {
   oldestWaitMs: number | null;
 }
 
-const ALIVE_MS = 30_000;
-
 /** Configured queues by priority, then any other queue the store holds. */
 export async function queueNames(manager: Manager, config: QueueConfig): Promise<string[]> {
   const configured = Object.entries(config.queues)
@@ -92,7 +131,7 @@ export async function statusRows(
 ): Promise<QueueStatusRow[]> {
   const [now, workers, stats] = await Promise.all([
     manager.driver.now(),
-    manager.workers(ALIVE_MS).catch(() => []),
+    manager.workers(DEFAULT_ALIVE_MS).catch(() => []),
     Promise.all(names.map((name) => manager.stats(name))),
   ]);
   return stats.map((s) => ({
@@ -113,7 +152,16 @@ export async function statusRows(
 function printTable(rows: QueueStatusRow[], target: string): void {
   console.log(`Driver ${rows[0]?.driver ?? ""} at ${target}`);
   console.log(formatTable(
-    ["QUEUE", "DRIVER", "PRIORITY", "READY", "DELAYED", "RESERVED", "FAILED", "WORKERS"],
+    [
+      "QUEUE",
+      "DRIVER",
+      "PRIORITY",
+      "READY",
+      "DELAYED",
+      "RESERVED",
+      "FAILED",
+      "WORKERS ALIVE",
+    ],
     rows.map((r) => [
       r.queue + (r.paused ? " (paused)" : ""),
       r.driver,
@@ -170,18 +218,63 @@ async function printQueue(
   for (const [key, value] of lines) console.log(`${(key + ":").padEnd(19)}${value}`);
 }
 
-async function status(flags: FlagValues): Promise<number> {
-  if (!flags.all && flags.queue === undefined && flags.driver === undefined) {
-    throw new UsageError(
-      "Give -all, -queue=NAME or -driver=NAME; run with -help to see the flags.",
-    );
+/** The operations mode the flags ask for, or null for a status table; refuses bad combinations. */
+function chosenMode(flags: FlagValues): OpsMode | null {
+  const modes = OPS_MODES.filter((mode) => flags[mode]);
+  if (modes.length > 1) {
+    throw new UsageError(`Flags -${modes[0]} and -${modes[1]} cannot be used together.`);
   }
+  const mode = modes[0] ?? null;
+  if (mode === null) {
+    if (!flags.all && flags.queue === undefined && flags.driver === undefined) {
+      throw new UsageError(
+        "Give -all, -queue=NAME, -driver=NAME, -workers, -metrics, -check or -serve; run with -help to see the flags.",
+      );
+    }
+    return null;
+  }
+  const table = flags.all ? "all" : flags.queue !== undefined ? "queue" : null;
+  if (table) throw new UsageError(`Flags -${mode} and -${table} cannot be used together.`);
+  if (flags.json && mode !== "workers") {
+    throw new UsageError(`Flag -json does not work with -${mode}.`);
+  }
+  return mode;
+}
+
+/** -check: a store or config that cannot be read is UNKNOWN (exit 3), as monitors expect. */
+async function check(flags: FlagValues): Promise<number> {
+  let manager: Manager;
+  let config: QueueConfig;
+  try {
+    config = await configFromFlags(
+      flags.config as string | undefined,
+      flags.driver as string | undefined,
+    );
+    manager = await openManager(config);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    console.log(`UNKNOWN: ${errorSentence(error)}`);
+    return 3;
+  }
+  try {
+    return await runCheck(manager, config);
+  } finally {
+    await manager.close();
+  }
+}
+
+async function status(flags: FlagValues): Promise<number> {
+  const mode = chosenMode(flags);
+  if (mode === "check") return await check(flags);
   const config = await configFromFlags(
     flags.config as string | undefined,
     flags.driver as string | undefined,
   );
   const manager = await openManager(config);
   try {
+    if (mode === "metrics") return await printMetrics(manager);
+    if (mode === "serve") return await serve(manager, config);
+    if (mode === "workers") return await printWorkers(manager, Boolean(flags.json));
     if (flags.queue !== undefined && !flags.all) {
       await printQueue(manager, config, flags.queue as string, Boolean(flags.json));
       return 0;

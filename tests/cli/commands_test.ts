@@ -52,7 +52,11 @@ Deno.test("bad flags exit 2 with one sentence naming the flag", async () => {
     ],
     ["queue-cmd", ["-queue"], /^queue-cmd: Flag -queue needs a value\.$/],
     ["queue-status", ["-driver=oracle"], /^queue-status: Flag -driver must be one of/],
-    ["queue-status", ["-json"], /^queue-status: Give -all, -queue=NAME or -driver=NAME/],
+    [
+      "queue-status",
+      ["-json"],
+      /^queue-status: Give -all, -queue=NAME, -driver=NAME, -workers, -metrics, -check or -serve;/,
+    ],
     ["worker", ["-concurrency=many"], /^worker: Flag -concurrency needs a non-negative number/],
     ["worker", ["-queue=bad name!"], /^worker: Flag -queue: Queue name "bad name!" is invalid/],
   ];
