@@ -23,6 +23,7 @@ export type JobClass = (abstract new (...args: any[]) => JobInterface) & { jobTy
 /** Type names to classes, and raw queues to handlers. */
 export class JobRegistry {
   #classes = new Map<string, JobClass>();
+  #names = new Map<JobClass, string>();
   #rawHandlers = new Map<string, RawHandler>();
 
   /**
@@ -36,6 +37,7 @@ export class JobRegistry {
       throw new Error(`Job type "${name}" is already registered to another class.`);
     }
     this.#classes.set(name, jobClass);
+    this.#names.set(jobClass, name);
   }
 
   /** Registers the handler for raw payloads pushed to `queue` ("*" for any queue). */
@@ -51,8 +53,10 @@ export class JobRegistry {
   /** The type name a job is stored under; registers its class on first use. */
   typeOf(job: JobInterface): string {
     const jobClass = job.constructor as JobClass;
+    const registered = this.#names.get(jobClass);
+    if (registered) return registered;
     const name = typeNameOf(jobClass);
-    if (!this.#classes.has(name)) this.register(jobClass, name);
+    this.register(jobClass, name);
     return name;
   }
 
