@@ -15,6 +15,7 @@ import type { WorkerCommand, WorkerProcess, WorkerProcessEnd } from "./worker_pr
 import { selfCommand } from "./worker_process.ts";
 import { RestartPolicy, SlotSpawner } from "./supervisor_slots.ts";
 import { watchConfig } from "./supervisor_watch.ts";
+import { type ServiceOps, startServiceOps } from "./supervisor_ops.ts";
 import { runServiceChild } from "./cli/worker_main.ts";
 
 /** Options of {@link QueueService}. */
@@ -83,6 +84,7 @@ export class QueueService {
   #resolveDone!: () => void;
   #startedAt = 0;
   #unwatch: (() => void) | null = null;
+  #ops: ServiceOps | null = null;
 
   /** Creates a service for a resolved config (see {@link QueueService.create} to load one). */
   constructor(config: QueueConfig, options: QueueServiceOptions = {}) {
@@ -121,6 +123,13 @@ export class QueueService {
     this.#manager = new Manager(this.#config);
     await this.#manager.connect();
     this.#startedAt = await this.#manager.driver.now();
+    try {
+      this.#ops = await startServiceOps(this.#manager, this.#config, this.#logger);
+    } catch (error) {
+      await this.#manager.close().catch(() => {});
+      this.#manager = null;
+      throw error;
+    }
     this.#spawner = this.#newSpawner(this.#config);
     this.#spawner.startAll();
     this.#timers.push(setInterval(() => this.#watchdog(), 250));
@@ -165,6 +174,8 @@ export class QueueService {
 
   async #shutdown(): Promise<void> {
     this.#unwatch?.();
+    await this.#ops?.stop();
+    this.#ops = null;
     this.#logger.info("queue service draining: workers finish their jobs in flight");
     await this.#spawner?.drainAll();
     for (const timer of this.#timers) clearInterval(timer);
@@ -234,6 +245,13 @@ export class QueueService {
         this.#config.mysql,
         this.#config.sqlite,
       ]);
+    const sameOps = sameStore &&
+      JSON.stringify([next.http, next.alerts]) ===
+        JSON.stringify([this.#config.http, this.#config.alerts]);
+    if (!sameOps) {
+      await this.#ops?.stop();
+      this.#ops = null;
+    }
     this.#config = next;
     if (!sameStore) {
       await this.#manager?.close().catch(() => {});
@@ -245,6 +263,12 @@ export class QueueService {
         // The workers report it too, and restart with back-off until the store answers.
         this.#logger.error(`cannot reach the new store: ${(error as Error).message}`);
       }
+    }
+    if (!sameOps && this.#manager && !this.#stopping) {
+      this.#ops = await startServiceOps(this.#manager, next, this.#logger).catch((error) => {
+        this.#logger.error(`dashboard and alerts not restarted: ${(error as Error).message}`);
+        return null;
+      });
     }
     this.#spawner = this.#newSpawner(next);
     this.#spawner.startAll();
