@@ -3,7 +3,9 @@
  * TypeScript. Jobs are classes with `handle()`; a {@link Manager} pushes,
  * pops and inspects them; a {@link Worker} runs them with timeouts, retries
  * with backoff, priorities and limits. Drivers: SQLite (embedded default),
- * Redis, MySQL/MariaDB and memory.
+ * Redis, MySQL/MariaDB and memory. For operations: {@link prometheusText},
+ * alert rules ({@link checkAlerts}, {@link AlertMonitor}) and the web
+ * dashboard with `/metrics` ({@link startOpsServer}).
  *
  * @example
  * ```ts
@@ -104,3 +106,22 @@ export {
   type LoggerOptions,
   type LogLevel,
 } from "./src/log.ts";
+export {
+  collectSnapshot,
+  DEFAULT_ALIVE_MS,
+  type OpsSource,
+  type QueueSnapshot,
+  type Snapshot,
+} from "./src/ops/snapshot.ts";
+export { prometheusText } from "./src/ops/prometheus.ts";
+export {
+  type AlertLogger,
+  AlertMonitor,
+  type AlertMonitorOptions,
+  type AlertNotification,
+  checkAlerts,
+  type CheckResult,
+  type DeliveryOptions,
+  type Finding,
+} from "./src/ops/alerts.ts";
+export { type OpsServer, type OpsServerOptions, startOpsServer } from "./src/ops/dashboard.ts";
