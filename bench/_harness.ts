@@ -15,7 +15,7 @@
 export interface BenchOptions {
   /** Jobs per measurement (default 20,000). */
   n: number;
-  /** Bench modules to run ("redis", "sql"); empty: all. */
+  /** Bench modules to run ("redis", "sql", "ops"); empty: all. */
   only: string[];
 }
 
@@ -27,8 +27,8 @@ export interface BenchRow {
   subject: string;
   /** The figure. */
   value: number;
-  /** "jobs/s" or "ms". */
-  unit: "jobs/s" | "ms";
+  /** "jobs/s", "ms" or "bytes". */
+  unit: "jobs/s" | "ms" | "bytes";
   /** The subject(s) this row is compared with (same metric), for the ratio column. */
   versus?: string | string[];
   /** The goal from DESIGN.md, shown beside the figure. */
@@ -190,6 +190,7 @@ export function latencyRows(
 function format(value: number, unit: BenchRow["unit"]): string {
   if (!Number.isFinite(value)) return String(value);
   if (unit === "ms") return value < 10 ? value.toFixed(2) : value.toFixed(1);
+  if (unit === "bytes") return value.toFixed(0);
   return value >= 10_000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(0);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Runs every benchmark module in turn: `deno task bench [--only=redis,sql] [--n=20000]`.
+ * Runs every benchmark module in turn: `deno task bench [--only=redis,sql,ops] [--n=20000]`.
  * A module is `bench/<name>.ts` exporting `run(options): Promise<BenchRow[]>`;
  * missing modules are skipped.
  *
@@ -9,7 +9,7 @@
 import { type BenchOptions, type BenchRow, parseBenchFlags } from "./_harness.ts";
 
 /** The bench modules, in the order they run. */
-export const MODULES = ["redis", "sql"];
+export const MODULES = ["redis", "sql", "ops"];
 
 /** Runs the selected modules sequentially; returns their rows by module. */
 export async function main(options: BenchOptions): Promise<Record<string, BenchRow[]>> {
