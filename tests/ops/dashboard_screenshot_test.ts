@@ -1,6 +1,9 @@
 /**
- * Writes docs/dashboard.png: three queues with an hour of history, a live
+ * Screenshots the dashboard: three queues with an hour of history, a live
  * worker running a job, a paused queue and a failed job with its stack.
+ * Writes a temporary file, or docs/dashboard.png with UPDATE_SCREENSHOTS=1:
+ *
+ *     UPDATE_SCREENSHOTS=1 deno test -A tests/ops/dashboard_screenshot_test.ts
  */
 
 import assert from "node:assert/strict";
@@ -11,7 +14,18 @@ import { Worker } from "../../src/worker.ts";
 import { chromiumAvailable, launch } from "./_browser.ts";
 import { managerFor, opsConfig } from "./_stores.ts";
 
-const SCREENSHOT = new URL("../../docs/dashboard.png", import.meta.url).pathname;
+const DOCS_SCREENSHOT = new URL("../../docs/dashboard.png", import.meta.url).pathname;
+const UPDATE = Deno.env.get("UPDATE_SCREENSHOTS") === "1";
+const VIEWPORT = { width: 1280, height: 900 };
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Width and height from a PNG's IHDR chunk; throws when the bytes are not a PNG. */
+function pngSize(bytes: Uint8Array): { width: number; height: number } {
+  assert.deepEqual([...bytes.subarray(0, 8)], PNG_SIGNATURE, "PNG signature");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert.equal(new TextDecoder().decode(bytes.subarray(12, 16)), "IHDR", "IHDR chunk first");
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
 const QUEUES = ["high", "default", "low"];
 
 /** Plays an hour of traffic into the memory driver by moving its clock. */
@@ -51,7 +65,7 @@ async function failOne(
 
 if (chromiumAvailable()) {
   Deno.test({
-    name: "dashboard screenshot: three queues, a live worker and a failed job (docs/dashboard.png)",
+    name: "dashboard screenshot: three queues, a live worker and a failed job",
     sanitizeResources: false,
     sanitizeOps: false,
     fn: async () => {
@@ -87,23 +101,24 @@ if (chromiumAvailable()) {
         token: "screenshot",
       });
       const browser = await launch();
+      const path = UPDATE ? DOCS_SCREENSHOT : await Deno.makeTempFile({ suffix: ".png" });
       try {
-        const page = await browser.newPage({
-          viewport: { width: 1280, height: 900 },
-          deviceScaleFactor: 1,
-        });
+        const page = await browser.newPage({ viewport: VIEWPORT, deviceScaleFactor: 1 });
         await page.goto(server.url);
         await page.locator(`tr[data-worker="${worker.id}"] td`).last().filter({
           hasNotText: "idle",
         }).waitFor();
         await page.waitForSelector("[data-failed]");
         await page.locator("[data-failed] details summary").click();
-        await Deno.mkdir(new URL("../../docs/", import.meta.url), { recursive: true });
-        await page.screenshot({ path: SCREENSHOT, fullPage: true });
-        const size = (await Deno.stat(SCREENSHOT)).size;
-        assert.ok(size > 20_000, `the screenshot has content (${size} bytes)`);
+        await page.screenshot({ path, fullPage: true });
+        const bytes = await Deno.readFile(path);
+        assert.ok(bytes.length > 20_000, `the screenshot has content (${bytes.length} bytes)`);
+        const size = pngSize(bytes);
+        assert.equal(size.width, VIEWPORT.width);
+        assert.ok(size.height >= VIEWPORT.height, `full page height ${size.height}`);
         assert.equal(await page.locator("tr[data-queue]").count(), 3);
       } finally {
+        if (!UPDATE) await Deno.remove(path).catch(() => {});
         await browser.close();
         await server.close();
         gate.resolve();
