@@ -78,6 +78,8 @@ interface JobMeta extends JobOptions {
   attempts: number;
   reservedAt: Date | null;
   payload?: Uint8Array;
+  /** The stored JSON text; encoded to `payload` only when asked for. */
+  payloadText?: string;
   reservation?: ReservedJob;
 }
 
@@ -158,7 +160,9 @@ export abstract class BaseJob implements JobInterface {
   }
   /** The stored payload bytes (empty before the job is pushed or popped). */
   getPayload(): Uint8Array {
-    return meta(this).payload ?? new Uint8Array();
+    const m = meta(this);
+    m.payload ??= new TextEncoder().encode(m.payloadText ?? "");
+    return m.payload;
   }
   /** Replaces the stored payload bytes. */
   setPayload(payload: Uint8Array): void {
@@ -234,6 +238,20 @@ export function attachReservation(job: JobInterface, reservation: ReservedJob): 
 /** The reservation a popped job holds, or undefined for a job never popped. */
 export function reservationOf(job: JobInterface): ReservedJob | undefined {
   return (job as { [META]?: JobMeta })[META]?.reservation;
+}
+
+/**
+ * Records the stored JSON text of a pushed or popped job (used by the
+ * manager). A BaseJob encodes it only if `getPayload()` is called.
+ */
+export function setStoredPayload(job: JobInterface, text: string): void {
+  if (job instanceof BaseJob) {
+    const m = meta(job);
+    m.payloadText = text;
+    m.payload = undefined;
+  } else {
+    job.setPayload(new TextEncoder().encode(text));
+  }
 }
 
 /** Restores meta options on a job rebuilt from its payload (used by the registry). */

@@ -19,7 +19,13 @@ import type {
 } from "./drivers/driver.ts";
 import { createDriver } from "./drivers/factory.ts";
 import { assertQueueName, QueueError } from "./errors.ts";
-import { attachReservation, type JobInterface, jobOptions, reservationOf } from "./job.ts";
+import {
+  attachReservation,
+  type JobInterface,
+  jobOptions,
+  reservationOf,
+  setStoredPayload,
+} from "./job.ts";
 import { defaultRegistry, type JobRegistry } from "./job_registry.ts";
 import { decodePayload, encodePayload, type WirePayload } from "./wire.ts";
 
@@ -165,7 +171,7 @@ export class Manager {
         createdAt: Date.now(),
       }, this.config.maxPayloadBytes);
       job.setId(id);
-      job.setPayload(new TextEncoder().encode(payload));
+      setStoredPayload(job, payload);
       return { id, queue, payload };
     });
   }
@@ -228,7 +234,7 @@ export class Manager {
       const payload = decodePayload(reserved.payload, reserved, this.config.maxPayloadBytes);
       const job = this.registry.build(payload);
       attachReservation(job, reserved);
-      job.setPayload(new TextEncoder().encode(reserved.payload));
+      setStoredPayload(job, reserved.payload);
       return { reserved, payload, job };
     } catch (error) {
       return { reserved, error: error as Error };

@@ -20,7 +20,12 @@ export interface LimitState {
   maxTimeMs: number;
   /** RSS limit in MB; 0: none. */
   memoryMb: number;
+  /** When RSS was last sampled (reading it costs a system call, so it is sampled). */
+  memoryCheckedAt?: number;
 }
+
+/** The least time between two RSS samples. */
+const MEMORY_SAMPLE_MS = 250;
 
 /** True when the worker has handled as many jobs as it may. */
 export function maxJobsReached(state: LimitState): boolean {
@@ -37,9 +42,14 @@ export function residentMb(): number {
   return Deno.memoryUsage().rss / (1024 * 1024);
 }
 
-/** True when the process uses more memory than allowed. */
-export function memoryExceeded(state: LimitState, rssMb = residentMb()): boolean {
-  return state.memoryMb > 0 && rssMb > state.memoryMb;
+/** True when the process uses more memory than allowed (RSS sampled every 250 ms at most). */
+export function memoryExceeded(state: LimitState, now = Date.now()): boolean {
+  if (state.memoryMb <= 0) return false;
+  if (state.memoryCheckedAt !== undefined && now - state.memoryCheckedAt < MEMORY_SAMPLE_MS) {
+    return false;
+  }
+  state.memoryCheckedAt = now;
+  return residentMb() > state.memoryMb;
 }
 
 /** The first limit that trips, or undefined. */

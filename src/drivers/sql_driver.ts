@@ -147,7 +147,6 @@ export class SqlDriver implements Driver {
   async reserve(request: ReserveRequest): Promise<ReservedJob[]> {
     const db = await this.db();
     const deadline = Date.now() + (request.waitMs ?? 0);
-    if ((request.waitMs ?? 0) > 0) db.listen();
     while (true) {
       if (this.#closed || request.signal?.aborted) return [];
       const jobs = await db.transaction((conn) => this.#claim(conn, request));

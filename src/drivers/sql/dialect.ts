@@ -85,8 +85,6 @@ export interface Dialect extends SqlConn {
    * when `signal` aborts.
    */
   waitForWork(ms: number, signal?: AbortSignal): Promise<void>;
-  /** Called before a reserve that may wait, so that change notifications flow before its first claim. */
-  listen(): void;
   /** Wakes this process's waiting reserves (after a push). */
   notifyWork(): void;
 }

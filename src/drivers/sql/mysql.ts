@@ -228,9 +228,6 @@ export class MysqlDialect implements Dialect {
     return this.#wakeup.wait(ms, signal);
   }
 
-  /** Nothing to listen to: MySQL has no change notification. */
-  listen(): void {}
-
   /** Wakes this process's waiting reserves. */
   notifyWork(): void {
     this.#wakeup.notify();

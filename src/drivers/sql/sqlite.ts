@@ -129,20 +129,51 @@ class SqliteFile {
     return statement;
   }
 
-  /** Starts watching the WAL file once; each change wakes the waiting reserves. */
-  watch(): void {
-    if (this.#watcher || this.#path === ":memory:") return;
+  /**
+   * Waits for a change of the file. When it was not being watched, starts
+   * watching and returns after a millisecond, so the caller claims once more:
+   * a push committed before the watch began is found by that claim, not missed.
+   */
+  waitForWork(ms: number, signal?: AbortSignal): Promise<void> {
+    if (!this.#watcher && this.watch()) {
+      return this.wakeup.wait(Math.min(ms, EVENT_RECHECK_MS[0]), signal);
+    }
+    return this.wakeup.wait(ms, signal);
+  }
+
+  #unwatch(watcher: Deno.FsWatcher): void {
+    if (this.#watcher === watcher) this.#watcher = null;
+    try {
+      watcher.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /**
+   * Starts watching the WAL file (if not already); each change wakes the
+   * waiting reserves. Returns true when it started a new watch.
+   */
+  watch(): boolean {
+    if (this.#watcher || this.#path === ":memory:") return false;
     const wal = `${this.#path}-wal`;
     try {
       this.#watcher = Deno.watchFs(exists(wal) ? wal : this.#path, { recursive: false });
     } catch {
-      return; // no file events here: the poll at waitMs still finds the work
+      return false; // no file events here: the poll at waitMs still finds the work
     }
     const watcher = this.#watcher;
     let pending = 0;
     (async () => {
       try {
         for await (const _event of watcher) {
+          // Nobody waits: this process is busy, and the events are mostly its own
+          // commits (several per commit). Handling them halved throughput, so stop
+          // watching; the next reserve that has to wait starts watching again.
+          if (this.wakeup.waiting === 0) {
+            this.#unwatch(watcher);
+            break;
+          }
           if (pending > 0) continue;
           for (const delay of EVENT_RECHECK_MS) {
             pending++;
@@ -156,6 +187,7 @@ class SqliteFile {
         // the watcher was closed
       }
     })();
+    return true;
   }
 }
 
@@ -270,15 +302,7 @@ export class SqliteDialect implements Dialect {
 
   /** Waits for a push in this process, a change of the WAL file, `ms`, or `signal`. */
   waitForWork(ms: number, signal?: AbortSignal): Promise<void> {
-    const file = this.#file;
-    if (!file) return Promise.resolve();
-    file.watch();
-    return file.wakeup.wait(ms, signal);
-  }
-
-  /** Starts watching the WAL file (once per file and process). */
-  listen(): void {
-    this.#file?.watch();
+    return this.#file?.waitForWork(ms, signal) ?? Promise.resolve();
   }
 
   /** Wakes this process's waiting reserves. */
