@@ -8,7 +8,7 @@
  */
 
 import type { Driver, ReservedJob } from "./drivers/driver.ts";
-import { UnrecoverableError } from "./errors.ts";
+import { QueueError, UnrecoverableError } from "./errors.ts";
 import type { JobInterface } from "./job.ts";
 import { abortableDelay, runWithTimeout } from "./timing.ts";
 import { failureOf, type Manager, type Reservation } from "./manager.ts";
@@ -250,6 +250,23 @@ export class Worker {
       jobType: payload?.type ?? "raw",
       attempt: reserved.attempts,
     };
+    if (reserved.attempts > settings.maxAttempts) {
+      // The last allowed attempt never reported back (its worker died or was
+      // killed, e.g. past its timeout): fail it rather than run it again
+      // (Laravel's MaxAttemptsExceededException).
+      this.#failed++;
+      this.#limits.handled++;
+      await this.#handleFailure(
+        driver,
+        reserved,
+        job,
+        settings,
+        attemptsExceeded(settings),
+        0,
+        base,
+      );
+      return;
+    }
     this.#current.add(reserved.id);
     this.#emit({ type: "started", ...base, timeoutMs: settings.timeoutMs });
     const started = performance.now();
@@ -379,6 +396,13 @@ export class Worker {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+function attemptsExceeded(settings: JobSettings): QueueError {
+  return new QueueError(
+    "JOB_ATTEMPTS_EXCEEDED",
+    `The job has been attempted ${settings.maxAttempts} times (its limit) and its last attempt never finished (its worker died or was killed, e.g. past its timeout); it is not run again.`,
+  );
+}
 
 function hostname(): string {
   try {
