@@ -22,24 +22,21 @@ import type {
   ReserveRequest,
   WorkerBeat,
 } from "./driver.ts";
+import { newToken } from "./metrics_window.ts";
 import {
-  DURATION_SAMPLES,
-  fillMinutes,
-  newToken,
-  percentile,
-  windowStart,
-} from "./metrics_window.ts";
-import type { Dialect, SqlConn, SqlRow, SqlTables, SqlValue } from "./sql/dialect.ts";
+  type Dialect,
+  num,
+  type SqlConn,
+  type SqlRow,
+  type SqlTables,
+  type SqlValue,
+} from "./sql/dialect.ts";
+import { SqlMonitoring } from "./sql/monitoring.ts";
 
-const METRIC_SHARDS = 8;
-const HOUR_MS = 3_600_000;
+export { num } from "./sql/dialect.ts";
+
 const INSERT_CHUNK_ROWS = 500;
 const INSERT_CHUNK_BYTES = 4 * 1024 * 1024;
-
-/** Reads a numeric column (drivers return numbers, bigints or decimal strings). */
-export function num(value: unknown): number {
-  return value === null || value === undefined ? 0 : Number(value);
-}
 
 /** The Driver contract implemented once in SQL; a dialect supplies the differences. */
 export class SqlDriver implements Driver {
@@ -53,8 +50,7 @@ export class SqlDriver implements Driver {
   protected readonly tables: SqlTables;
   #ready: Promise<void> | null = null;
   #closed = false;
-  #slot = Math.floor(Math.random() * DURATION_SAMPLES);
-  #prunedMinute = 0;
+  #monitoring: SqlMonitoring;
 
   /** Creates the driver; nothing is opened until `connect()` or first use. */
   constructor(dialect: Dialect, tables: SqlTables) {
@@ -62,6 +58,7 @@ export class SqlDriver implements Driver {
     this.tables = tables;
     this.name = dialect.driverName;
     this.target = dialect.target;
+    this.#monitoring = new SqlMonitoring(dialect, tables);
   }
 
   /** Opens the store and creates the schema when missing; idempotent. */
@@ -217,7 +214,7 @@ export class SqlDriver implements Driver {
         held(job),
       );
       if (changed === 0) return false;
-      await this.#count(conn, job.queue, "processed", outcome);
+      await this.#monitoring.count(conn, job.queue, "processed", outcome);
       return true;
     });
   }
@@ -231,7 +228,7 @@ export class SqlDriver implements Driver {
         [Math.max(0, Math.round(delayMs)), ...held(job)],
       );
       if (changed === 0) return false;
-      await this.#count(conn, job.queue, undefined, outcome);
+      await this.#monitoring.count(conn, job.queue, undefined, outcome);
       return true;
     });
     if (released) this.dialect.notifyWork();
@@ -261,60 +258,9 @@ export class SqlDriver implements Driver {
         ],
       );
       await conn.run(`DELETE FROM ${jobs} WHERE seq = ?`, [num(row.seq)]);
-      await this.#count(conn, job.queue, "failed", outcome);
+      await this.#monitoring.count(conn, job.queue, "failed", outcome);
       return true;
     });
-  }
-
-  /** Counts an outcome: per-minute and total rows (sharded to avoid a hot row) and a duration sample. */
-  async #count(
-    conn: SqlConn,
-    queue: string,
-    kind?: "processed" | "failed",
-    outcome?: Outcome,
-  ): Promise<void> {
-    const { metrics, durations } = this.tables;
-    const { now, div, onConflict, excluded } = this.dialect.sql;
-    if (kind) {
-      const shard = Math.floor(Math.random() * METRIC_SHARDS);
-      const [p, f] = kind === "processed" ? [1, 0] : [0, 1];
-      await conn.run(
-        `INSERT INTO ${metrics} (queue, minute, shard, processed, failed)
-         VALUES (?, ${div(now, "60000")} * 60000, ?, ?, ?), (?, 0, ?, ?, ?)
-         ${onConflict(["queue", "minute", "shard"])} processed = processed + ${
-          excluded("processed")
-        },
-         failed = failed + ${excluded("failed")}`,
-        [queue, shard, p, f, queue, shard, p, f],
-      );
-      this.#prune();
-    }
-    if (outcome) {
-      const slot = this.#slot++ % DURATION_SAMPLES;
-      await conn.run(
-        `INSERT INTO ${durations} (queue, slot, ms, at) VALUES (?, ?, ?, ${now})
-         ${onConflict(["queue", "slot"])} ms = ${excluded("ms")}, at = ${excluded("at")}`,
-        [queue, slot, Math.max(0, Math.round(outcome.durationMs))],
-      );
-    }
-  }
-
-  /**
-   * Once a minute per process, drops metric rows older than the window. Runs
-   * outside the caller's transaction (and is not awaited) so that an ack never
-   * waits on, or deadlocks with, the cleanup.
-   */
-  #prune(): void {
-    const minute = Math.floor(Date.now() / 60_000);
-    if (minute === this.#prunedMinute) return;
-    this.#prunedMinute = minute;
-    const { now } = this.dialect.sql;
-    const { metrics, durations } = this.tables;
-    this.dialect.run(
-      `DELETE FROM ${metrics} WHERE minute > 0 AND minute < ${now} - ${HOUR_MS + 60_000}`,
-    )
-      .then(() => this.dialect.run(`DELETE FROM ${durations} WHERE at < ${now} - ${HOUR_MS}`))
-      .catch(() => {}); // the next minute tries again
   }
 
   /** ready + delayed + reserved. */
@@ -476,82 +422,22 @@ export class SqlDriver implements Driver {
 
   /** Records a worker's heartbeat at the store's time. */
   async heartbeat(beat: WorkerBeat): Promise<void> {
-    const { now, onConflict, excluded } = this.dialect.sql;
-    const columns = [
-      "host",
-      "pid",
-      "queues",
-      "started_at",
-      "last_beat_at",
-      "processed",
-      "failed",
-      "current_job",
-    ];
-    await (await this.db()).run(
-      `INSERT INTO ${this.tables.workers} (id, ${columns.join(", ")})
-       VALUES (?, ?, ?, ?, ?, ${now}, ?, ?, ?)
-       ${onConflict(["id"])} ${columns.map((c) => `${c} = ${excluded(c)}`).join(", ")}`,
-      [
-        beat.id,
-        beat.host,
-        beat.pid,
-        JSON.stringify(beat.queues),
-        beat.startedAt,
-        beat.processed,
-        beat.failed,
-        beat.currentJob,
-      ],
-    );
+    await this.#monitoring.heartbeat(await this.db(), beat);
   }
 
   /** Removes a worker's entry. */
   async removeWorker(id: string): Promise<void> {
-    await (await this.db()).run(`DELETE FROM ${this.tables.workers} WHERE id = ?`, [id]);
+    await this.#monitoring.removeWorker(await this.db(), id);
   }
 
   /** Live workers; entries silent for longer than `aliveWithinMs` are pruned. */
   async workers(aliveWithinMs: number): Promise<WorkerBeat[]> {
-    const db = await this.db();
-    await db.run(
-      `DELETE FROM ${this.tables.workers} WHERE last_beat_at < ${this.dialect.sql.now} - ?`,
-      [
-        Math.max(0, Math.round(aliveWithinMs)),
-      ],
-    );
-    const rows = await db.query(`SELECT * FROM ${this.tables.workers} ORDER BY id`);
-    return rows.map(toBeat);
+    return await this.#monitoring.workers(await this.db(), aliveWithinMs);
   }
 
   /** The monitoring figures of a queue over the last hour. */
   async metrics(queue: string): Promise<QueueMetrics> {
-    const db = await this.db();
-    const now = await this.now();
-    const first = windowStart(now);
-    const rows = await db.query(
-      `SELECT minute, SUM(processed) AS processed, SUM(failed) AS failed FROM ${this.tables.metrics}
-       WHERE queue = ? AND (minute = 0 OR minute >= ?) GROUP BY minute`,
-      [queue, first],
-    );
-    const counts = new Map<number, { processed: number; failed: number }>();
-    let totals = { processed: 0, failed: 0 };
-    for (const row of rows) {
-      const count = { processed: num(row.processed), failed: num(row.failed) };
-      if (num(row.minute) === 0) totals = count;
-      else counts.set(num(row.minute), count);
-    }
-    const samples = await db.query(
-      `SELECT ms FROM ${this.tables.durations} WHERE queue = ? AND at >= ?`,
-      [queue, now - HOUR_MS],
-    );
-    const durations = samples.map((row) => num(row.ms));
-    return {
-      queue,
-      minutes: fillMinutes(now, counts),
-      processedTotal: totals.processed,
-      failedTotal: totals.failed,
-      durationP50: percentile(durations, 50),
-      durationP95: percentile(durations, 95),
-    };
+    return await this.#monitoring.metrics(await this.db(), queue, await this.now());
   }
 }
 
@@ -575,21 +461,5 @@ function toFailed(row: SqlRow): FailedJob {
     stack: String(row.stack ?? ""),
     attempts: num(row.attempts),
     failedAt: num(row.failed_at),
-  };
-}
-
-function toBeat(row: SqlRow): WorkerBeat {
-  return {
-    id: String(row.id),
-    host: String(row.host),
-    pid: num(row.pid),
-    queues: JSON.parse(String(row.queues)),
-    startedAt: num(row.started_at),
-    lastBeatAt: num(row.last_beat_at),
-    processed: num(row.processed),
-    failed: num(row.failed),
-    currentJob: row.current_job === null || row.current_job === undefined
-      ? null
-      : String(row.current_job),
   };
 }

@@ -129,3 +129,8 @@ export function tablesFor(names: { table: string; failedTable: string }): SqlTab
 
 /** The current schema version; `createSchema` records it in the schema table. */
 export const SCHEMA_VERSION = 1;
+
+/** Reads a numeric column (drivers return numbers, bigints or decimal strings). */
+export function num(value: unknown): number {
+  return value === null || value === undefined ? 0 : Number(value);
+}
