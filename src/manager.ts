@@ -11,6 +11,7 @@ import type { QueueConfig } from "./config_types.ts";
 import type {
   Driver,
   FailedJob,
+  NewJob,
   QueueClaim,
   QueueMetrics,
   QueueStats,
@@ -140,6 +141,16 @@ export class Manager {
     const driver = await this.connect();
     await driver.push({ ...entry, delayMs: checkDelay(delayMs) });
     return entry.id;
+  }
+
+  /**
+   * Encodes a job as the store keeps it, without pushing it: for a driver's
+   * own enqueue paths such as `MysqlDriver.pushWithin` (a job committed in
+   * your transaction).
+   */
+  encode(job: JobInterface, delayMs: number = job.getDelay()): NewJob {
+    const [entry] = this.#prepare([job]);
+    return { ...entry, delayMs: checkDelay(delayMs) };
   }
 
   /** Pushes many jobs in as few round trips as the store allows; returns their ids. */
