@@ -11,6 +11,12 @@ import type { JobInterface } from "./job.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/**
+ * A timed-out attempt's handler, still running: resolves when it really returns
+ * (a handler may ignore its signal). Keyed by the JobTimeoutError it rejected with.
+ */
+export const stillRunning: WeakMap<Error, Promise<void>> = new WeakMap();
+
 /** Runs `handle()`; after `timeoutMs` aborts its signal and rejects with JobTimeoutError. */
 export async function runWithTimeout(
   job: JobInterface,
@@ -19,10 +25,12 @@ export async function runWithTimeout(
 ): Promise<void> {
   const controller = new AbortController();
   let timer: Timer | undefined;
+  let handling: Promise<void> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     if (timeoutMs <= 0) return;
     timer = setTimeout(() => {
       const error = new JobTimeoutError(timeoutMs);
+      stillRunning.set(error, handling!.then(() => {}, () => {}));
       controller.abort(error);
       reject(error);
     }, timeoutMs);
@@ -34,7 +42,8 @@ export async function runWithTimeout(
     queue: reserved.queue,
   };
   try {
-    await Promise.race([Promise.resolve().then(() => job.handle(context)), timedOut]);
+    handling = Promise.resolve().then(() => job.handle(context));
+    await Promise.race([handling, timedOut]);
   } finally {
     clearTimeout(timer);
   }

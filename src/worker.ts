@@ -10,7 +10,7 @@
 import type { Driver, ReservedJob } from "./drivers/driver.ts";
 import { QueueError, UnrecoverableError } from "./errors.ts";
 import type { JobInterface } from "./job.ts";
-import { abortableDelay, runWithTimeout } from "./timing.ts";
+import { abortableDelay, runWithTimeout, stillRunning } from "./timing.ts";
 import { failureOf, type Manager, type Reservation } from "./manager.ts";
 import { type JobSettings, resolveJobSettings, retryDelay } from "./job_settings.ts";
 import {
@@ -75,6 +75,12 @@ export interface WorkerEvent {
   retryInMs?: number;
   /** For failures: the error. */
   error?: Error;
+  /**
+   * For an attempt that timed out: resolves when its handler has really
+   * returned. Until then it still runs (it may ignore its signal), and the
+   * queue service kills the process once timeout plus grace have passed.
+   */
+  settled?: Promise<void>;
 }
 
 /** How a worker's run ended. */
@@ -285,7 +291,7 @@ export class Worker {
         settings,
         error as Error,
         performance.now() - started,
-        base,
+        { ...base, settled: stillRunning.get(error as Error) },
       );
     } finally {
       this.#current.delete(reserved.id);

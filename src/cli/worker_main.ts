@@ -172,6 +172,9 @@ function onEvent(logger: Logger, supervised: boolean, config: QueueConfig) {
       const timeoutMs = (event as { timeoutMs?: number }).timeoutMs ??
         config.queues[event.queue]?.timeoutMs ?? config.worker.timeoutMs;
       reportToService({ ev: "started", job: event.jobId, queue: event.queue, timeoutMs });
+    } else if (event.settled) {
+      // A timed-out handler still runs: the service kills this process unless it returns.
+      event.settled.then(() => reportToService({ ev: "finished", job: event.jobId }));
     } else {
       reportToService({ ev: "finished", job: event.jobId });
     }
