@@ -77,8 +77,6 @@ function nodeOptions(config: RedisConfig, gate: ReconnectGate, blocking: boolean
     connectTimeout: config.writeTimeoutMs ?? 10_000,
     commandTimeout: blocking ? undefined : config.readTimeoutMs,
     lazyConnect: true,
-    // Commands issued in the same tick (16 acks of a worker) share one write.
-    enableAutoPipelining: !blocking,
     // The blocking connection queues its wait until the link is back; the
     // command connection fails fast so callers hear about the outage.
     enableOfflineQueue: blocking,
@@ -116,7 +114,6 @@ export function createClient(
       // The cluster client's first ready check can race its own slot refresh,
       // so it keeps the offline queue and may retry the first connect briefly.
       enableOfflineQueue: true,
-      enableAutoPipelining: !blocking,
       maxRedirections: 16,
       clusterRetryStrategy: (times) => {
         if (gate.closed || (!gate.connected && !blocking && times > 3)) return null;
