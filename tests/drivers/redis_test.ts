@@ -109,6 +109,23 @@ test("a job enqueued by another language with one RPUSH of the wire JSON is rese
   assert.deepEqual(await driver.queues(), [], "no leftovers once the job is done");
 });
 
+test("a delayed job enqueued by another language with HSET + ZADD runs once due", async ({ driver, raw }) => {
+  const payload = JSON.stringify({ v: 1, id: "go-7", queue: "later", raw: "hi", createdAt: 1 });
+  const due = (await driver.now()) + 300;
+  // Exactly the commands documented in the README, in this order.
+  await raw.hset("queue:{later}:jobs", "go-7", payload);
+  await raw.zadd("queue:{later}:delayed", due, "go-7");
+  await raw.sadd("queue:{@}:queues", "later");
+  assert.deepEqual(await driver.queues(), ["later"]);
+  assert.equal((await driver.stats("later")).delayed, 1);
+  assert.deepEqual(await driver.reserve({ queues: [claim("later")] }), []);
+  const [job] = await driver.reserve({ queues: [claim("later")], waitMs: 3000 });
+  assert.ok(job, "the delayed job was reserved once due");
+  assert.ok((await driver.now()) >= due);
+  assert.equal(job.id, "go-7");
+  assert.equal(job.payload, payload);
+});
+
 test("a raw RPUSH wakes a waiting reserve, and JSON without an id gets one", async ({ driver, raw }) => {
   const waiting = driver.reserve({ queues: [claim("raw")], waitMs: 5000 });
   await sleep(50);
