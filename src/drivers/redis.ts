@@ -53,6 +53,16 @@ interface Taken {
   open: string[];
 }
 
+/** Most acks sent in one script call. */
+const MAX_ACK_BATCH = 512;
+
+interface PendingAck {
+  job: ReservedJob;
+  durationMs: number;
+  resolve: (deleted: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
 /** A driver that keeps queues in Redis or Redis Cluster. */
 export class RedisDriver implements Driver {
   /** Always "redis". */
@@ -68,6 +78,7 @@ export class RedisDriver implements Driver {
   #tokenPrefix = crypto.randomUUID().slice(0, 8);
   #tokenSeq = 0;
   #bulkChunk: number;
+  #acks = new Map<string, PendingAck[]>();
 
   /** Creates the driver; nothing connects until `connect()` (or the first command). */
   constructor(config: RedisConfig, options: RedisDriverOptions = {}) {
@@ -214,15 +225,38 @@ export class RedisDriver implements Driver {
     return watch;
   }
 
-  /** Acknowledges a reserved job and counts it as processed. */
-  async delete(job: ReservedJob, outcome?: Outcome): Promise<boolean> {
-    const keys = this.#keys.queue(job.queue);
-    const reply = await this.#script(
+  /**
+   * Acknowledges a reserved job and counts it as processed. Acks made in the
+   * same tick share one script call (one write, one reply).
+   */
+  delete(job: ReservedJob, outcome?: Outcome): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      let batch = this.#acks.get(job.queue);
+      if (!batch) {
+        batch = [];
+        this.#acks.set(job.queue, batch);
+        queueMicrotask(() => this.#flushAcks(job.queue));
+      }
+      batch.push({ job, durationMs: outcome?.durationMs ?? -1, resolve, reject });
+      if (batch.length >= MAX_ACK_BATCH) this.#flushAcks(job.queue);
+    });
+  }
+
+  /** Sends the acks of one queue gathered in this tick as one script call. */
+  #flushAcks(queue: string): void {
+    const batch = this.#acks.get(queue);
+    if (!batch) return;
+    this.#acks.delete(queue);
+    const keys = this.#keys.queue(queue);
+    const args = batch.flatMap((ack) => [ack.job.id, ack.job.token, ack.durationMs]);
+    this.#script(
       "queueDelete",
       [keys.reserved, keys.jobs, keys.attempts, keys.tokens, keys.metrics, keys.durations],
-      [job.id, job.token, outcome?.durationMs ?? -1],
+      args,
+    ).then(
+      (reply) => batch.forEach((ack, i) => ack.resolve((reply as number[])[i] === 1)),
+      (error) => batch.forEach((ack) => ack.reject(error)),
     );
-    return reply === 1;
   }
 
   /** Puts a reserved job back, available after `delayMs`. */

@@ -39,13 +39,16 @@ local function wake_if_idle()
 end
 `;
 
-/** Counts a finished attempt: totals, the minute bucket (pruning old minutes once a minute), a duration sample. */
+/**
+ * Counts `n` finished attempts: totals, the minute bucket (pruning old minutes
+ * once a minute), and the duration samples (a capped list).
+ */
 const COUNT = `
-local function count(metrics, durations, kind, now, duration)
-  if kind then
-    redis.call('HINCRBY', metrics, 'total:' .. kind, 1)
+local function count(metrics, durations, kind, n, now, samples)
+  if kind and n > 0 then
+    redis.call('HINCRBY', metrics, 'total:' .. kind, n)
     local minute = now - now % 60000
-    if redis.call('HINCRBY', metrics, string.format('%d:%s', minute, kind), 1) == 1 then
+    if redis.call('HINCRBY', metrics, string.format('%d:%s', minute, kind), n) == n then
       local oldest = minute - 59 * 60000
       for _, field in ipairs(redis.call('HKEYS', metrics)) do
         local m = tonumber(string.match(field, '^(%d+):'))
@@ -53,10 +56,15 @@ local function count(metrics, durations, kind, now, duration)
       end
     end
   end
-  if duration >= 0 then
-    redis.call('LPUSH', durations, duration)
+  if #samples > 0 then
+    redis.call('LPUSH', durations, unpack(samples))
     redis.call('LTRIM', durations, 0, 511)
   end
+end
+local function sample(duration)
+  local value = tonumber(duration)
+  if value >= 0 then return {value} end
+  return {}
 end
 `;
 
@@ -171,21 +179,33 @@ return out
 };
 
 /**
- * delete: acknowledges a reserved job and counts it as processed.
+ * delete: acknowledges reserved jobs of one queue (the acks of one tick,
+ * batched by the driver) and counts them as processed.
  * KEYS: 1 reserved, 2 jobs, 3 attempts, 4 tokens, 5 metrics, 6 durations.
- * ARGV: 1 id, 2 token, 3 durationMs or -1.
- * Returns: 1, or 0 when the token is not the live reservation's.
+ * ARGV: triples of id, token, durationMs or -1.
+ * Returns: per triple 1, or 0 when the token is not the live reservation's.
  */
 const ack: ScriptDef = {
   numberOfKeys: 6,
   lua: NOW + COUNT + `
-if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-count(KEYS[5], KEYS[6], 'p', now, tonumber(ARGV[3]))
-return 1
+local out, done, samples = {}, 0, {}
+for i = 1, #ARGV, 3 do
+  local id = ARGV[i]
+  if redis.call('HGET', KEYS[4], id) == ARGV[i + 1] then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    done = done + 1
+    local duration = tonumber(ARGV[i + 2])
+    if duration >= 0 then samples[#samples + 1] = duration end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+count(KEYS[5], KEYS[6], 'p', done, now, samples)
+return out
 `,
 };
 
@@ -208,7 +228,7 @@ if delay > 0 then
 else
   redis.call('RPUSH', KEYS[1], string.format('%d|', now) .. ARGV[1] .. '|')
 end
-count(KEYS[5], KEYS[6], nil, now, tonumber(ARGV[4]))
+count(KEYS[5], KEYS[6], nil, 0, now, sample(ARGV[4]))
 return 1
 `,
 };
@@ -237,7 +257,7 @@ redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
-count(KEYS[7], KEYS[8], 'f', now, tonumber(ARGV[5]))
+count(KEYS[7], KEYS[8], 'f', 1, now, sample(ARGV[5]))
 return 1
 `,
 };

@@ -149,6 +149,25 @@ test("a delayed job pushed while a worker waits wakes it near its due time, not 
   assert.equal((await driver.stats("soon")).ready, 0, "the wake marker is not counted as a job");
 });
 
+test("acks made in one tick are batched yet answered one by one", async ({ driver }) => {
+  await driver.pushBulk(
+    Array.from({ length: 20 }, (_, i) => ({ id: `a${i}`, queue: "acks", payload: "{}" })),
+  );
+  const jobs = await driver.reserve({ queues: [claim("acks")], count: 20 });
+  const stale = { ...jobs[0], token: "stale" };
+  const results = await Promise.all([
+    driver.delete(stale),
+    ...jobs.slice(0, 10).map((job) => driver.delete(job, { durationMs: 5 })),
+    driver.delete(jobs[0]),
+  ]);
+  assert.deepEqual(results, [false, ...Array(10).fill(true), false]);
+  assert.equal((await driver.stats("acks")).reserved, 10);
+  const metrics = await driver.metrics("acks");
+  assert.equal(metrics.processedTotal, 10);
+  assert.equal(metrics.minutes.reduce((sum, m) => sum + m.processed, 0), 10);
+  assert.equal(metrics.durationP50, 5);
+});
+
 test("scripts are reloaded after SCRIPT FLUSH (NOSCRIPT)", async ({ driver, raw }) => {
   await driver.push({ id: "a", queue: "s", payload: "{}" });
   await raw.script("FLUSH");
