@@ -27,7 +27,7 @@ import type {
 } from "./driver.ts";
 import type { RedisConfig } from "../config_types.ts";
 import { type QueueKeys, RedisKeys } from "./redis_keys.ts";
-import { defineScripts, type ScriptName } from "./redis_scripts.ts";
+import { defineScripts, type ScriptName, SCRIPTS } from "./redis_scripts.ts";
 import {
   connectClient,
   createClient,
@@ -123,6 +123,12 @@ export class RedisDriver implements Driver {
     );
   }
 
+  /** Runs a script of one queue; its KEYS come from the script's own `queueKeys` list. */
+  #queueScript(name: ScriptName, queue: string, args: (string | number)[] = []): Promise<unknown> {
+    const keys = this.#keys.queue(queue);
+    return this.#script(name, SCRIPTS[name].queueKeys!.map((key) => keys[key]), args);
+  }
+
   async #register(queue: string): Promise<QueueKeys> {
     const keys = this.#keys.queue(queue);
     if (!this.#known.has(queue)) {
@@ -144,8 +150,8 @@ export class RedisDriver implements Driver {
 
   /** Stores one job. */
   async push(job: NewJob): Promise<void> {
-    const keys = await this.#register(job.queue);
-    await this.#script("queuePush", [keys.ready, keys.delayed, keys.jobs], pushArgs([job]));
+    await this.#register(job.queue);
+    await this.#queueScript("queuePush", job.queue, pushArgs([job]));
   }
 
   /** Stores many jobs: one script call per queue and chunk, all sent at once. */
@@ -158,10 +164,10 @@ export class RedisDriver implements Driver {
     }
     const calls: Promise<unknown>[] = [];
     for (const [queue, list] of byQueue) {
-      const keys = await this.#register(queue);
+      await this.#register(queue);
       for (let i = 0; i < list.length; i += this.#bulkChunk) {
         const args = pushArgs(list.slice(i, i + this.#bulkChunk));
-        calls.push(this.#script("queuePush", [keys.ready, keys.delayed, keys.jobs], args));
+        calls.push(this.#queueScript("queuePush", queue, args));
       }
     }
     await Promise.all(calls);
@@ -185,21 +191,13 @@ export class RedisDriver implements Driver {
     const taken: Taken = { jobs: [], nextDueInMs: undefined, open: [] };
     for (const claim of queues) {
       if (taken.jobs.length >= wanted) break;
-      const keys = await this.#register(claim.name);
+      await this.#register(claim.name);
       const prefix = `${this.#tokenPrefix}.${(this.#tokenSeq++).toString(36)}`;
-      const reply = await this.#script(
-        "queueReserve",
-        [
-          keys.ready,
-          keys.delayed,
-          keys.reserved,
-          keys.jobs,
-          keys.attempts,
-          keys.tokens,
-          keys.paused,
-        ],
-        [wanted - taken.jobs.length, claim.retryAfterMs, prefix],
-      ) as (string | number)[];
+      const reply = await this.#queueScript("queueReserve", claim.name, [
+        wanted - taken.jobs.length,
+        claim.retryAfterMs,
+        prefix,
+      ]) as (string | number)[];
       const [now, nextDue, paused] = reply as number[];
       if (paused !== 1) taken.open.push(claim.name);
       if (nextDue >= 0) {
@@ -247,13 +245,8 @@ export class RedisDriver implements Driver {
     const batch = this.#acks.get(queue);
     if (!batch) return;
     this.#acks.delete(queue);
-    const keys = this.#keys.queue(queue);
     const args = batch.flatMap((ack) => [ack.job.id, ack.job.token, ack.durationMs]);
-    this.#script(
-      "queueDelete",
-      [keys.reserved, keys.jobs, keys.attempts, keys.tokens, keys.metrics, keys.durations],
-      args,
-    ).then(
+    this.#queueScript("queueDelete", queue, args).then(
       (reply) => batch.forEach((ack, i) => ack.resolve((reply as number[])[i] === 1)),
       (error) => batch.forEach((ack) => ack.reject(error)),
     );
@@ -261,23 +254,24 @@ export class RedisDriver implements Driver {
 
   /** Puts a reserved job back, available after `delayMs`. */
   async release(job: ReservedJob, delayMs: number, outcome?: Outcome): Promise<boolean> {
-    const keys = this.#keys.queue(job.queue);
-    const reply = await this.#script(
-      "queueRelease",
-      [keys.ready, keys.delayed, keys.reserved, keys.tokens, keys.metrics, keys.durations],
-      [job.id, job.token, Math.max(0, Math.round(delayMs)), outcome?.durationMs ?? -1],
-    );
+    const reply = await this.#queueScript("queueRelease", job.queue, [
+      job.id,
+      job.token,
+      Math.max(0, Math.round(delayMs)),
+      outcome?.durationMs ?? -1,
+    ]);
     return reply === 1;
   }
 
   /** Moves a reserved job to the failed store and counts it as failed. */
   async fail(job: ReservedJob, failure: Failure, outcome?: Outcome): Promise<boolean> {
-    const k = this.#keys.queue(job.queue);
-    const reply = await this.#script(
-      "queueFail",
-      [k.reserved, k.jobs, k.attempts, k.tokens, k.failed, k.failedIndex, k.metrics, k.durations],
-      [job.id, job.token, failure.error, failure.stack ?? "", outcome?.durationMs ?? -1],
-    );
+    const reply = await this.#queueScript("queueFail", job.queue, [
+      job.id,
+      job.token,
+      failure.error,
+      failure.stack ?? "",
+      outcome?.durationMs ?? -1,
+    ]);
     return reply === 1;
   }
 
@@ -289,14 +283,7 @@ export class RedisDriver implements Driver {
 
   /** Counts of one queue, read atomically. */
   async stats(queue: string): Promise<QueueStats> {
-    const k = this.#keys.queue(queue);
-    const reply = await this.#script("queueStats", [
-      k.ready,
-      k.delayed,
-      k.reserved,
-      k.failed,
-      k.paused,
-    ]);
+    const reply = await this.#queueScript("queueStats", queue);
     const [ready, delayed, reserved, failed, paused, oldest] = (reply as number[]).map(Number);
     return {
       queue,
@@ -319,17 +306,7 @@ export class RedisDriver implements Driver {
 
   /** Removes the ready, delayed and reserved jobs of a queue. */
   async clear(queue: string): Promise<number> {
-    const k = this.#keys.queue(queue);
-    return Number(
-      await this.#script("queueClear", [
-        k.ready,
-        k.delayed,
-        k.reserved,
-        k.jobs,
-        k.attempts,
-        k.tokens,
-      ]),
-    );
+    return Number(await this.#queueScript("queueClear", queue));
   }
 
   /** Failed jobs, newest first, merged across queues. */
@@ -367,14 +344,7 @@ export class RedisDriver implements Driver {
   /** Puts a failed job back on its queue with attempts reset. */
   async failedRetry(id: string): Promise<boolean> {
     for (const queue of await this.#registered()) {
-      const k = this.#keys.queue(queue);
-      if (
-        await this.#script("queueFailedRetry", [k.failed, k.failedIndex, k.ready, k.attempts], [
-          id,
-        ]) === 1
-      ) {
-        return true;
-      }
+      if (await this.#queueScript("queueFailedRetry", queue, [id]) === 1) return true;
     }
     return false;
   }
@@ -382,10 +352,7 @@ export class RedisDriver implements Driver {
   /** Deletes a failed job. */
   async failedForget(id: string): Promise<boolean> {
     for (const queue of await this.#registered()) {
-      const k = this.#keys.queue(queue);
-      if (await this.#script("queueFailedForget", [k.failed, k.failedIndex], [id]) === 1) {
-        return true;
-      }
+      if (await this.#queueScript("queueFailedForget", queue, [id]) === 1) return true;
     }
     return false;
   }
@@ -393,10 +360,9 @@ export class RedisDriver implements Driver {
   /** Deletes failed jobs of one queue or all. */
   async failedFlush(queue?: string): Promise<number> {
     const names = queue === undefined ? await this.#registered() : [queue];
-    const counts = await Promise.all(names.map((name) => {
-      const k = this.#keys.queue(name);
-      return this.#script("queueFailedFlush", [k.failed, k.failedIndex]);
-    }));
+    const counts = await Promise.all(
+      names.map((name) => this.#queueScript("queueFailedFlush", name)),
+    );
     return counts.reduce((sum: number, n) => sum + Number(n), 0);
   }
 

@@ -18,10 +18,14 @@
  * @module
  */
 
+import type { QueueKeys } from "./redis_keys.ts";
+
 /** A script with its key count. */
 export interface ScriptDef {
   /** How many leading arguments are KEYS. */
   numberOfKeys: number;
+  /** For scripts of one queue: its KEYS, in order, by their name in QueueKeys. */
+  queueKeys?: readonly (keyof QueueKeys)[];
   /** The Lua source. */
   lua: string;
 }
@@ -76,6 +80,7 @@ end
  */
 const push: ScriptDef = {
   numberOfKeys: 3,
+  queueKeys: ["ready", "delayed", "jobs"],
   lua: NOW + WAKE + `
 local ready, earliest = {}, nil
 for i = 1, #ARGV, 3 do
@@ -112,6 +117,7 @@ return now
  */
 const reserve: ScriptDef = {
   numberOfKeys: 7,
+  queueKeys: ["ready", "delayed", "reserved", "jobs", "attempts", "tokens", "paused"],
   lua: NOW + `
 if redis.call('EXISTS', KEYS[7]) == 1 then return {now, -1, 1} end
 local function rescue(set, drop_token)
@@ -187,6 +193,7 @@ return out
  */
 const ack: ScriptDef = {
   numberOfKeys: 6,
+  queueKeys: ["reserved", "jobs", "attempts", "tokens", "metrics", "durations"],
   lua: NOW + COUNT + `
 local out, done, samples = {}, 0, {}
 for i = 1, #ARGV, 3 do
@@ -217,6 +224,7 @@ return out
  */
 const release: ScriptDef = {
   numberOfKeys: 6,
+  queueKeys: ["ready", "delayed", "reserved", "tokens", "metrics", "durations"],
   lua: NOW + WAKE + COUNT + `
 if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[4], ARGV[1])
@@ -241,6 +249,16 @@ return 1
  */
 const fail: ScriptDef = {
   numberOfKeys: 8,
+  queueKeys: [
+    "reserved",
+    "jobs",
+    "attempts",
+    "tokens",
+    "failed",
+    "failedIndex",
+    "metrics",
+    "durations",
+  ],
   lua: NOW + COUNT + `
 if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end
 local micros = tonumber(__t[1]) * 1000000 + tonumber(__t[2])
@@ -270,6 +288,7 @@ return 1
  */
 const clear: ScriptDef = {
   numberOfKeys: 6,
+  queueKeys: ["ready", "delayed", "reserved", "jobs", "attempts", "tokens"],
   lua: `
 local ready = redis.call('LLEN', KEYS[1])
 if ready > 0 and redis.call('LINDEX', KEYS[1], 0) == '!' then ready = ready - 1 end
@@ -287,6 +306,7 @@ return n
  */
 const stats: ScriptDef = {
   numberOfKeys: 5,
+  queueKeys: ["ready", "delayed", "reserved", "failed", "paused"],
   lua: NOW + `
 local listed = redis.call('LLEN', KEYS[1])
 local head = redis.call('LINDEX', KEYS[1], 0)
@@ -321,6 +341,7 @@ return {listed + due, redis.call('ZCARD', KEYS[2]) - due, redis.call('ZCARD', KE
  */
 const failedRetry: ScriptDef = {
   numberOfKeys: 4,
+  queueKeys: ["failed", "failedIndex", "ready", "attempts"],
   lua: NOW + `
 local record = redis.call('HGET', KEYS[1], ARGV[1])
 if not record then return 0 end
@@ -340,6 +361,7 @@ return 1
  */
 const failedForget: ScriptDef = {
   numberOfKeys: 2,
+  queueKeys: ["failed", "failedIndex"],
   lua: `
 redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('HDEL', KEYS[1], ARGV[1])
@@ -353,6 +375,7 @@ return redis.call('HDEL', KEYS[1], ARGV[1])
  */
 const failedFlush: ScriptDef = {
   numberOfKeys: 2,
+  queueKeys: ["failed", "failedIndex"],
   lua: `
 local n = redis.call('HLEN', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2])
