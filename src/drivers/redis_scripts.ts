@@ -82,7 +82,7 @@ const push: ScriptDef = {
   numberOfKeys: 3,
   queueKeys: ["ready", "delayed", "jobs"],
   lua: NOW + WAKE + `
-local ready, earliest = {}, nil
+local ready, earliest, stamp = {}, nil, string.format('%d|', now)
 for i = 1, #ARGV, 3 do
   local delay = tonumber(ARGV[i])
   if delay > 0 then
@@ -91,7 +91,7 @@ for i = 1, #ARGV, 3 do
     redis.call('ZADD', KEYS[2], at, ARGV[i + 1])
     if not earliest or at < earliest then earliest = at end
   else
-    ready[#ready + 1] = string.format('%d|', now) .. ARGV[i + 1] .. '|' .. ARGV[i + 2]
+    ready[#ready + 1] = stamp .. ARGV[i + 1] .. '|' .. ARGV[i + 2]
     if #ready == 1000 then
       redis.call('RPUSH', KEYS[1], unpack(ready))
       ready = {}
