@@ -79,6 +79,7 @@ export class RedisDriver implements Driver {
   #tokenSeq = 0;
   #bulkChunk: number;
   #acks = new Map<string, PendingAck[]>();
+  #connecting: Promise<void> | undefined;
 
   /** Creates the driver; nothing connects until `connect()` (or the first command). */
   constructor(config: RedisConfig, options: RedisDriverOptions = {}) {
@@ -92,15 +93,26 @@ export class RedisDriver implements Driver {
   }
 
   /** Connects; throws ConnectionError naming host:port when Redis is unreachable. */
-  async connect(): Promise<void> {
+  connect(): Promise<void> {
     this.#gate.closed = false;
-    await connectClient(this.#client, this.#config);
-    this.#gate.connected = true;
+    // Concurrent first commands share one connect.
+    this.#connecting ??= connectClient(this.#client, this.#config).then(
+      () => {
+        this.#gate.connected = true;
+      },
+      (error) => {
+        this.#connecting = undefined;
+        throw error;
+      },
+    );
+    return this.#connecting;
   }
 
   /** Ends waiting reserves and closes every connection. */
   async close(): Promise<void> {
     this.#gate.closed = true;
+    this.#gate.connected = false;
+    this.#connecting = undefined;
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
     if (this.#client.status !== "end") {

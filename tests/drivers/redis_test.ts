@@ -203,6 +203,21 @@ test("ids with '|' are refused, bad queue names are refused", async ({ driver })
   await assert.rejects(driver.push({ id: "a", queue: "bad name", payload: "{}" }), /Queue name/);
 });
 
+test("commands before connect() connect once, even when issued together", async () => {
+  const driver = new RedisDriver(config);
+  try {
+    await Promise.all(
+      Array.from(
+        { length: 5 },
+        (_, i) => driver.push({ id: `c${i}`, queue: "lazy", payload: "{}" }),
+      ),
+    );
+    assert.equal(await driver.size("lazy"), 5);
+  } finally {
+    await driver.close();
+  }
+});
+
 Deno.test("redis driver: connect() to a closed port throws one ConnectionError naming host:port", async () => {
   const port = freePort();
   const driver = new RedisDriver({ ...config, port });
