@@ -13,10 +13,12 @@
  *   pipelines every command over one connection, which is faster than a pool;
  *   a driver opens that one plus one blocking connection per queue it waits on.
  *
- * The first connect fails at once (no retry loop) with one sentence naming
- * host:port. After it succeeded, a lost connection is re-established in the
- * background; commands issued meanwhile fail fast with a ConnectionError
- * (nothing is queued), and blocking waits resume after the reconnect.
+ * The first connect fails at once (no retry loop; a cluster client tries
+ * three times) with one sentence naming host:port. After it succeeded, a lost
+ * connection is re-established in the background (backoff 50 ms to 1 s);
+ * commands issued meanwhile fail fast with a ConnectionError naming host:port
+ * (a cluster client queues them until its slots are known again), and
+ * blocking waits resume after the reconnect.
  *
  * @module
  */
