@@ -49,7 +49,7 @@ Deno.test({
       : new Manager({ driver: "memory" }, { driver: new MemoryDriver() });
     if (redis) manager.config.redis.prefix = prefix;
     let done = 0;
-    const marks: { at: number; rss: number }[] = [];
+    const marks: { at: number; rss: number; heap: number }[] = [];
     const worker = new Worker(manager, ["soak"], {
       sleep: 500,
       memory: 0,
@@ -58,7 +58,10 @@ Deno.test({
       onEvent: (event) => {
         if (event.type !== "done") return;
         done++;
-        if (done % WINDOW === 0) marks.push({ at: performance.now(), rss: Deno.memoryUsage().rss });
+        if (done % WINDOW === 0) {
+          const usage = Deno.memoryUsage();
+          marks.push({ at: performance.now(), rss: usage.rss, heap: usage.heapUsed });
+        }
       },
     });
     try {
@@ -88,6 +91,7 @@ Deno.test({
       );
       const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
       console.log(`rates per ${WINDOW}: ${rates.map((r) => r.toFixed(0)).join(", ")} jobs/s`);
+      console.log(`rss/heap MB: ${marks.map((m) => `${mb(m.rss)}/${mb(m.heap)}`).join(", ")}`);
       if (marks.length > 1) {
         assert.ok(last <= first * 1.2, `RSS ${mb(last)} MB at the end vs ${mb(first)} MB`);
         const steady = rates.slice(1);
