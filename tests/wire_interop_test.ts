@@ -152,7 +152,6 @@ Deno.test({
       await setup.close();
       const body = payload("margaret");
       const quote = (text: string) => `'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
-      `'${text.replaceAll("\\\\", "\\\\\\\\").replaceAll("'", "''")}'`;
       const values = [quote(JSON.parse(body).id), quote("default"), quote(body), "0"];
       let index = 0;
       const sql = readmeInsert("MySQL / MariaDB").replace(/\?/g, () => values[index++]);
