@@ -55,6 +55,13 @@ export class UnknownJobTypeError extends QueueError {
 
 /** A job ran longer than its timeout and its signal was aborted. */
 export class JobTimeoutError extends QueueError {
+  /**
+   * Resolves when the timed-out handler has really returned: a handler may
+   * ignore its signal and keep running (the queue service then replaces its
+   * process once timeout plus grace have passed).
+   */
+  settled: Promise<void> = Promise.resolve();
+
   /** Creates the error for a job that outlived `timeoutMs`. */
   constructor(timeoutMs: number) {
     super("JOB_TIMEOUT", `The job exceeded its timeout of ${timeoutMs} ms.`);

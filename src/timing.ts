@@ -11,12 +11,6 @@ import type { JobInterface } from "./job.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
-/**
- * A timed-out attempt's handler, still running: resolves when it really returns
- * (a handler may ignore its signal). Keyed by the JobTimeoutError it rejected with.
- */
-export const stillRunning: WeakMap<Error, Promise<void>> = new WeakMap();
-
 /** Runs `handle()`; after `timeoutMs` aborts its signal and rejects with JobTimeoutError. */
 export async function runWithTimeout(
   job: JobInterface,
@@ -30,7 +24,7 @@ export async function runWithTimeout(
     if (timeoutMs <= 0) return;
     timer = setTimeout(() => {
       const error = new JobTimeoutError(timeoutMs);
-      stillRunning.set(error, handling!.then(() => {}, () => {}));
+      error.settled = handling!.then(() => {}, () => {});
       controller.abort(error);
       reject(error);
     }, timeoutMs);

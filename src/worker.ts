@@ -8,9 +8,9 @@
  */
 
 import type { Driver, ReservedJob } from "./drivers/driver.ts";
-import { QueueError, UnrecoverableError } from "./errors.ts";
+import { JobTimeoutError, QueueError, UnrecoverableError } from "./errors.ts";
 import type { JobInterface } from "./job.ts";
-import { abortableDelay, runWithTimeout, stillRunning } from "./timing.ts";
+import { abortableDelay, runWithTimeout } from "./timing.ts";
 import { failureOf, type Manager, type Reservation } from "./manager.ts";
 import { type JobSettings, resolveJobSettings, retryDelay } from "./job_settings.ts";
 import {
@@ -303,7 +303,7 @@ export class Worker {
         settings,
         error as Error,
         performance.now() - started,
-        { ...base, settled: stillRunning.get(error as Error) },
+        { ...base, settled: error instanceof JobTimeoutError ? error.settled : undefined },
       );
     } finally {
       this.#current.delete(reserved.id);

@@ -18,7 +18,10 @@ function setup(): { manager: Manager; driver: MemoryDriver; registry: JobRegistr
   const driver = new MemoryDriver();
   const registry = new JobRegistry();
   // The test process itself is larger than the seed's 128 MB default, so no memory limit here.
-  const config = resolveConfig({ queue: { driver: "memory", worker: { memory: 0 } } }, "worker test");
+  const config = resolveConfig(
+    { queue: { driver: "memory", worker: { memory: 0 } } },
+    "worker test",
+  );
   const manager = new Manager(config, { driver, registry });
   return { manager, driver, registry };
 }
@@ -31,7 +34,12 @@ async function work(
   until: (events: WorkerEvent[]) => boolean,
 ): Promise<WorkerEvent[]> {
   const events: WorkerEvent[] = [];
-  const worker = new Worker(manager, queues, { sleep: 50, heartbeatMs: 0, ...options, onEvent: (e) => events.push(e) });
+  const worker = new Worker(manager, queues, {
+    sleep: 50,
+    heartbeatMs: 0,
+    ...options,
+    onEvent: (e) => events.push(e),
+  });
   const done = worker.start();
   const deadline = Date.now() + 5000;
   while (!until(events) && Date.now() < deadline) await sleep(5);
@@ -91,7 +99,9 @@ class UnrecoverableJob extends BaseJob {
 Deno.test("a failing job is retried with the backoff of each attempt, then succeeds", async () => {
   const { manager, registry } = setup();
   registry.register(FlakyJob);
-  await manager.push(Object.assign(new FlakyJob({ maxAttempts: 3, backoff: [100, 200] }), { failUntil: 2 }));
+  await manager.push(
+    Object.assign(new FlakyJob({ maxAttempts: 3, backoff: [100, 200] }), { failUntil: 2 }),
+  );
   const events = await work(manager, ["default"], {}, (e) => e.some((x) => x.type === "done"));
   const retries = events.filter((e) => e.type === "retrying");
   assert.deepEqual(retries.map((e) => [e.attempt, e.retryInMs]), [[1, 100], [2, 200]]);
@@ -103,9 +113,15 @@ Deno.test("a failing job is retried with the backoff of each attempt, then succe
 Deno.test("the last backoff value repeats for later attempts", async () => {
   const { manager, registry } = setup();
   registry.register(FlakyJob);
-  await manager.push(Object.assign(new FlakyJob({ maxAttempts: 4, backoff: [10, 30] }), { failUntil: 3 }));
+  await manager.push(
+    Object.assign(new FlakyJob({ maxAttempts: 4, backoff: [10, 30] }), { failUntil: 3 }),
+  );
   const events = await work(manager, ["default"], {}, (e) => e.some((x) => x.type === "done"));
-  assert.deepEqual(events.filter((e) => e.type === "retrying").map((e) => e.retryInMs), [10, 30, 30]);
+  assert.deepEqual(events.filter((e) => e.type === "retrying").map((e) => e.retryInMs), [
+    10,
+    30,
+    30,
+  ]);
 });
 
 Deno.test("after the last try the job goes to the failed store with error and stack, and failed() runs", async () => {
@@ -114,7 +130,10 @@ Deno.test("after the last try the job goes to the failed store with error and st
   FailingJob.hookCalls = [];
   const id = await manager.push(new FailingJob({ maxAttempts: 2, backoff: [0] }));
   const events = await work(manager, ["default"], {}, (e) => e.some((x) => x.type === "failed"));
-  assert.deepEqual(events.filter((e) => e.type !== "started").map((e) => e.type), ["retrying", "failed"]);
+  assert.deepEqual(events.filter((e) => e.type !== "started").map((e) => e.type), [
+    "retrying",
+    "failed",
+  ]);
   const [failed] = await manager.failedJobs();
   assert.equal(failed.id, id);
   assert.equal(failed.attempts, 2);
@@ -128,7 +147,12 @@ Deno.test("tries from the worker options apply when the job sets none", async ()
   const { manager, registry } = setup();
   registry.register(FailingJob);
   await manager.push(new FailingJob({ backoff: [0] }));
-  const events = await work(manager, ["default"], { tries: 1 }, (e) => e.some((x) => x.type === "failed"));
+  const events = await work(
+    manager,
+    ["default"],
+    { tries: 1 },
+    (e) => e.some((x) => x.type === "failed"),
+  );
   assert.equal(events.filter((e) => e.type === "retrying").length, 0);
 });
 
@@ -167,7 +191,11 @@ Deno.test("maxJobs holds with concurrency above one", async () => {
   const { manager, registry } = setup();
   registry.register(SlowJob);
   for (let i = 0; i < 10; i++) await manager.push(Object.assign(new SlowJob(), { ms: 20 }));
-  const exit = await new Worker(manager, ["default"], { maxJobs: 3, concurrency: 8, heartbeatMs: 0 }).start();
+  const exit = await new Worker(manager, ["default"], {
+    maxJobs: 3,
+    concurrency: 8,
+    heartbeatMs: 0,
+  }).start();
   assert.equal(exit.processed, 3);
   assert.equal(await manager.size("default"), 7);
 });
@@ -175,7 +203,11 @@ Deno.test("maxJobs holds with concurrency above one", async () => {
 Deno.test("maxTime stops an idle worker on time even with a long sleep", async () => {
   const { manager } = setup();
   const started = Date.now();
-  const exit = await new Worker(manager, ["default"], { maxTime: 200, sleep: 10_000, heartbeatMs: 0 }).start();
+  const exit = await new Worker(manager, ["default"], {
+    maxTime: 200,
+    sleep: 10_000,
+    heartbeatMs: 0,
+  }).start();
   assert.equal(exit.reason, "max_time");
   assert.ok(Date.now() - started < 5000);
 });
@@ -201,7 +233,12 @@ Deno.test("rest pauses after each job", async () => {
   registry.register(StampJob);
   StampJob.stamps = [];
   for (let i = 0; i < 3; i++) await manager.push(new StampJob());
-  await work(manager, ["default"], { rest: 150 }, (e) => e.filter((x) => x.type === "done").length === 3);
+  await work(
+    manager,
+    ["default"],
+    { rest: 150 },
+    (e) => e.filter((x) => x.type === "done").length === 3,
+  );
   const [a, b, c] = StampJob.stamps;
   assert.ok(b - a >= 140 && c - b >= 140, `gaps ${b - a} ms and ${c - b} ms`);
 });
@@ -224,8 +261,15 @@ Deno.test("concurrency runs several jobs at once", async () => {
   const { manager, registry } = setup();
   registry.register(SlowJob);
   ledger.length = 0;
-  for (let i = 0; i < 4; i++) await manager.push(Object.assign(new SlowJob(), { ms: 100, label: `${i}` }));
-  await work(manager, ["default"], { concurrency: 4 }, (e) => e.filter((x) => x.type === "done").length === 4);
+  for (let i = 0; i < 4; i++) {
+    await manager.push(Object.assign(new SlowJob(), { ms: 100, label: `${i}` }));
+  }
+  await work(
+    manager,
+    ["default"],
+    { concurrency: 4 },
+    (e) => e.filter((x) => x.type === "done").length === 4,
+  );
   assert.deepEqual(ledger.slice(0, 4).sort(), ["start 0", "start 1", "start 2", "start 3"]);
 });
 
@@ -237,16 +281,33 @@ Deno.test("a worker serving several queues takes the highest-priority one first"
   await manager.push(Object.assign(new SlowJob({ queue: "default" }), { label: "default" }));
   await manager.push(Object.assign(new SlowJob({ queue: "high" }), { label: "high" }));
   // The embedded default config has the seed's priorities: high 2, default 1, low 0.
-  await work(manager, ["low", "default", "high"], {}, (e) => e.filter((x) => x.type === "done").length === 3);
-  assert.deepEqual(ledger.filter((l) => l.startsWith("start")), ["start high", "start default", "start low"]);
+  await work(
+    manager,
+    ["low", "default", "high"],
+    {},
+    (e) => e.filter((x) => x.type === "done").length === 3,
+  );
+  assert.deepEqual(ledger.filter((l) => l.startsWith("start")), [
+    "start high",
+    "start default",
+    "start low",
+  ]);
 });
 
 Deno.test("malformed payloads and unknown job types go to the failed store; the worker goes on", async () => {
   const { manager, driver, registry } = setup();
   registry.register(SlowJob);
   await driver.push({ id: "bad-json", queue: "default", payload: "{not json" });
-  await driver.push({ id: "unknown", queue: "default", payload: JSON.stringify({ v: 1, type: "NoSuchJob", data: {} }) });
-  await driver.push({ id: "polluted", queue: "default", payload: '{"v":1,"type":"SlowJob","data":{"__proto__":{"x":1}}}' });
+  await driver.push({
+    id: "unknown",
+    queue: "default",
+    payload: JSON.stringify({ v: 1, type: "NoSuchJob", data: {} }),
+  });
+  await driver.push({
+    id: "polluted",
+    queue: "default",
+    payload: '{"v":1,"type":"SlowJob","data":{"__proto__":{"x":1}}}',
+  });
   await manager.push(Object.assign(new SlowJob(), { label: "good" }));
   const events = await work(manager, ["default"], {}, (e) => e.some((x) => x.type === "done"));
   assert.equal(events.filter((e) => e.type === "invalid").length, 3);
@@ -259,7 +320,11 @@ Deno.test("malformed payloads and unknown job types go to the failed store; the 
 
 Deno.test("a broadcast stop ends the worker", async () => {
   const { manager } = setup();
-  const worker = new Worker(manager, ["default"], { sleep: 10_000, stopCheckMs: 50, heartbeatMs: 0 });
+  const worker = new Worker(manager, ["default"], {
+    sleep: 10_000,
+    stopCheckMs: 50,
+    heartbeatMs: 0,
+  });
   const done = worker.start();
   await sleep(100);
   await manager.broadcastStop();
