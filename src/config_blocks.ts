@@ -204,6 +204,7 @@ export function readMysql(block: Block): MysqlConfig {
     "max_open_conns",
     "max_idle_conns",
     "connect_timeout",
+    "read_timeout",
   ]);
   return {
     host: block.string("host", "localhost"),
@@ -216,6 +217,7 @@ export function readMysql(block: Block): MysqlConfig {
     maxOpenConns: block.int("max_open_conns", 10, 1),
     maxIdleConns: block.int("max_idle_conns", 10, 0),
     connectTimeoutMs: block.duration("connect_timeout", 10_000),
+    readTimeoutMs: block.duration("read_timeout", 30_000),
   };
 }
 

@@ -72,6 +72,12 @@ export interface MysqlConfig {
   maxIdleConns: number;
   /** Milliseconds to connect (default 10000). */
   connectTimeoutMs: number;
+  /**
+   * Milliseconds one statement may wait for the server's answer before its
+   * connection is destroyed (default 30000), so a half-open socket cannot
+   * stall a worker.
+   */
+  readTimeoutMs?: number;
 }
 
 /** The embedded store: one SQLite file, safe for several processes on one machine. */

@@ -103,7 +103,8 @@ export async function makeStore(
       name,
       driver: "database",
       yaml: `mysql:\n  host: "${host}"\n  port: ${port}\n  username: "${MYSQL.user}"\n` +
-        `  password: "${MYSQL.password}"\n  database: "${database}"\n  connect_timeout: 3s\n`,
+        `  password: "${MYSQL.password}"\n  database: "${database}"\n  connect_timeout: 3s\n` +
+        `  read_timeout: 2s\n`,
       cleanup: async () => {
         const conn = await mysqlAdmin();
         await conn.query(`DROP DATABASE IF EXISTS ${database}`);

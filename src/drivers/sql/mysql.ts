@@ -41,8 +41,8 @@ const LOST_CODES = new Set([
 
 /** Anything with mysql2's promise `query` (a Pool, Connection or PoolConnection). */
 export interface MysqlQueryable {
-  /** mysql2/promise `query(sql, values)`. */
-  query(sql: string, values?: unknown): Promise<unknown>;
+  /** mysql2/promise `query(sql, values)`, or `query({ sql, timeout }, values)`. */
+  query(sql: string | { sql: string; timeout?: number }, values?: unknown): Promise<unknown>;
 }
 
 /** Extra settings of the MySQL driver beyond the `mysql:` block. */
@@ -181,12 +181,34 @@ export class MysqlDialect implements Dialect {
 
   /** Runs a query on any pooled connection. */
   async query(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]> {
-    return await this.#retry(() => adapt(this.#open()).query(sql, params));
+    return await this.#retry(() => this.#once((conn) => conn.query(sql, params)));
   }
 
   /** Runs a statement on any pooled connection (autocommit); returns the rows changed. */
   async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    return await this.#retry(() => adapt(this.#open()).run(sql, params));
+    return await this.#retry(() => this.#once((conn) => conn.run(sql, params)));
+  }
+
+  /**
+   * One autocommit statement on a pooled connection. A connection that was
+   * lost or did not answer within `read_timeout` is destroyed, never handed
+   * back to the pool (where every later statement would queue behind it).
+   */
+  async #once<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+    const conn = await this.#open().getConnection();
+    try {
+      const result = await fn(adapt(conn, this.#readTimeoutMs));
+      conn.release();
+      return result;
+    } catch (error) {
+      if (isLost(error)) conn.destroy();
+      else conn.release();
+      throw error;
+    }
+  }
+
+  get #readTimeoutMs(): number {
+    return this.#config.readTimeoutMs ?? 30_000;
   }
 
   /** One transaction on one pooled connection; deadlocks and lock wait timeouts run it again. */
@@ -200,18 +222,19 @@ export class MysqlDialect implements Dialect {
         throw this.#wrap(error);
       }
       let committing = false;
+      const timed = adapt(conn, this.#readTimeoutMs);
       try {
-        await conn.query("BEGIN");
-        const result = await fn(adapt(conn));
+        await timed.run("BEGIN");
+        const result = await fn(timed);
         committing = true;
-        await conn.query("COMMIT");
+        await timed.run("COMMIT");
         conn.release();
         return result;
       } catch (error) {
         const lost = isLost(error);
         if (lost) conn.destroy();
         else {
-          await conn.query("ROLLBACK").catch(() => {});
+          await timed.run("ROLLBACK").catch(() => {});
           conn.release();
         }
         const retry = RETRIED_ERRNOS.has(errno(error)) || (lost && !committing && attempt === 0);
@@ -286,15 +309,22 @@ function isLost(error: unknown): boolean {
   return LOST_CODES.has(String(e?.code)) || e?.fatal === true;
 }
 
-/** Adapts a mysql2 Pool, Connection or PoolConnection to the driver's SqlConn. */
-export function adapt(target: MysqlQueryable): SqlConn {
+/**
+ * Adapts a mysql2 Pool, Connection or PoolConnection to the driver's SqlConn.
+ * With `timeoutMs`, a statement unanswered for that long fails with mysql2's
+ * PROTOCOL_SEQUENCE_TIMEOUT (a lost connection: the caller destroys it).
+ */
+export function adapt(target: MysqlQueryable, timeoutMs?: number): SqlConn {
+  const statement = (sql: string) => timeoutMs ? { sql, timeout: timeoutMs } : sql;
   return {
     async query(sql, params) {
-      const [rows] = await target.query(sql, params ?? []) as [unknown];
+      const [rows] = await target.query(statement(sql), params ?? []) as [unknown];
       return rows as SqlRow[];
     },
     async run(sql, params) {
-      const [result] = await target.query(sql, params ?? []) as [{ affectedRows?: number }];
+      const [result] = await target.query(statement(sql), params ?? []) as [
+        { affectedRows?: number },
+      ];
       return Number(result.affectedRows ?? 0);
     },
   };
