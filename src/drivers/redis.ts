@@ -43,6 +43,11 @@ import { parseFailed, parseMetrics, parseReserved, pushArgs } from "./redis_reco
 export interface RedisDriverOptions {
   /** Largest number of jobs per push script call in `pushBulk` (default 2000). */
   bulkChunk?: number;
+  /**
+   * Keep the monitoring figures (per-minute counts, durations) in the ack,
+   * release and fail scripts (default true). `false` is for measuring their cost.
+   */
+  figures?: boolean;
 }
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
@@ -88,7 +93,7 @@ export class RedisDriver implements Driver {
     this.target = redisTarget(config);
     this.#client = createClient(config, this.#gate);
     this.#client.on("error", () => {/* reported through the failing command */});
-    defineScripts(this.#client);
+    defineScripts(this.#client, { figures: options.figures });
     this.#bulkChunk = options.bulkChunk ?? 2000;
   }
 
@@ -125,8 +130,21 @@ export class RedisDriver implements Driver {
     try {
       return await fn(this.#client);
     } catch (error) {
+      this.#dropIfTimedOut(error);
       throw wrapError(error, this.#config);
     }
+  }
+
+  /**
+   * A command unanswered within `read_timeout` means the socket may be
+   * half-open (a peer or firewall gone silent): ioredis only fails the command
+   * and keeps the socket, so every later command would time out too. Drop it
+   * and reconnect (commands in flight on it fail and are reported as usual).
+   */
+  #dropIfTimedOut(error: unknown): void {
+    if (!isCommandTimeout(error) || this.#gate.closed) return;
+    const status = this.#client.status;
+    if (status === "ready" || status === "connect") this.#client.disconnect(true);
   }
 
   #script(name: ScriptName, keys: string[], args: (string | number)[] = []): Promise<unknown> {
@@ -444,4 +462,9 @@ export class RedisDriver implements Driver {
     ]);
     return parseMetrics(queue, now, fields, samples);
   }
+}
+
+/** True for ioredis's `commandTimeout` rejection. */
+export function isCommandTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === "Command timed out";
 }

@@ -14,6 +14,8 @@ import type { RedisClient } from "./redis_connect.ts";
 const BLOCK_SECONDS = 5;
 /** Pause before re-issuing after a transport error, so an outage does not spin. */
 const RETRY_PAUSE_MS = 100;
+/** How long past BLOCK_SECONDS a blocking command may stay unanswered before its socket is dropped. */
+const DEAD_SOCKET_GRACE_MS = 3000;
 
 /** Shares one blocking wait on a queue's ready list among this process's reserves. */
 export class ReadyWatch {
@@ -50,6 +52,12 @@ export class ReadyWatch {
     this.#running = true;
     try {
       while (this.#sleepers.size > 0 && !this.#closed) {
+        // The server answers a blocking command within BLOCK_SECONDS; no answer
+        // well past that means a half-open socket: drop it and reconnect.
+        const deadline = setTimeout(
+          () => this.#client.disconnect(true),
+          BLOCK_SECONDS * 1000 + DEAD_SOCKET_GRACE_MS,
+        );
         try {
           const head = await this.#client.blmove(
             this.#key,
@@ -62,6 +70,8 @@ export class ReadyWatch {
         } catch {
           if (this.#closed) break;
           await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+        } finally {
+          clearTimeout(deadline);
         }
       }
     } finally {
