@@ -3,13 +3,15 @@
  * server (Redis, MariaDB) without touching the server: "pass" forwards,
  * "drop" closes every connection and refuses new ones, "hang" stops forwarding
  * (bytes wait, as in a partition, and flow again when restored), "slow" delays
- * every chunk.
+ * every chunk, "blackhole" freezes every open connection for good (neither
+ * forwarded nor closed, as a half-open socket behind a firewall that lost its
+ * state): connections opened after it is lifted pass again.
  *
  * @module
  */
 
 /** What the proxy does with traffic. */
-export type ProxyMode = "pass" | "drop" | "hang" | "slow";
+export type ProxyMode = "pass" | "drop" | "hang" | "slow" | "blackhole";
 
 /** A running proxy on 127.0.0.1. */
 export class FaultProxy {
@@ -20,6 +22,7 @@ export class FaultProxy {
   #mode: ProxyMode = "pass";
   #listener: Deno.Listener;
   #conns = new Set<Deno.Conn>();
+  #frozen = new Set<Deno.Conn>();
   #accepting: Promise<void>;
   #closed = false;
 
@@ -39,6 +42,7 @@ export class FaultProxy {
   set(mode: ProxyMode): void {
     this.#mode = mode;
     if (mode === "drop") { for (const conn of [...this.#conns]) this.#close(conn); }
+    if (mode === "blackhole") { for (const conn of this.#conns) this.#frozen.add(conn); }
   }
 
   async #accept(): Promise<void> {
@@ -57,6 +61,7 @@ export class FaultProxy {
 
   async #connect(client: Deno.Conn): Promise<void> {
     this.#conns.add(client);
+    if (this.#mode === "blackhole") this.#frozen.add(client);
     const server = await Deno.connect({ hostname: this.target.host, port: this.target.port });
     this.#conns.add(server);
     const end = () => {
@@ -73,7 +78,10 @@ export class FaultProxy {
       const read = await from.read(buffer).catch(() => null);
       if (read === null) return;
       const chunk = buffer.slice(0, read);
-      while (this.#mode === "hang") await sleep(10);
+      while (this.#mode === "hang" || this.#frozen.has(from) || this.#frozen.has(to)) {
+        if (this.#closed) return;
+        await sleep(10);
+      }
       if (this.#mode === "slow") await sleep(this.slowMs);
       if (this.#mode === "drop") return;
       let written = 0;
@@ -86,6 +94,7 @@ export class FaultProxy {
   }
 
   #close(conn: Deno.Conn): void {
+    this.#frozen.delete(conn);
     if (!this.#conns.delete(conn)) return;
     try {
       conn.close();
