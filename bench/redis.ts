@@ -56,8 +56,9 @@ function child(
   mode: RoleArgs["mode"],
   n: number,
   concurrency = 1,
+  monitoring = true,
 ): RoleArgs {
-  return { subject, role, mode, n, concurrency, db: DB, queue: QUEUE };
+  return { subject, role, mode, n, concurrency, db: DB, queue: QUEUE, monitoring };
 }
 
 function row(subject: Subject, metric: string, value: number, unit: BenchRow["unit"]): BenchRow {
@@ -78,11 +79,39 @@ async function enqueue(subject: Subject, mode: "one" | "bulk", n: number): Promi
   return rate(n, result.ms);
 }
 
-async function drain(subject: Subject, n: number, concurrency: number): Promise<number> {
+async function drain(
+  subject: Subject,
+  n: number,
+  concurrency: number,
+  monitoring = true,
+): Promise<number> {
   await flush();
   await runChild<RoleResult>(ROLES, child(subject, "produce", "bulk", n));
-  const result = await runChild<RoleResult>(ROLES, child(subject, "work", "drain", n, concurrency));
+  const work = child(subject, "work", "drain", n, concurrency, monitoring);
+  const result = await runChild<RoleResult>(ROLES, work);
   return rate(n, result.ms);
+}
+
+/**
+ * The cost of heartbeats and monitoring figures: drain at 16 in flight with
+ * both on (the default) and off, alternating runs, best of three each.
+ */
+async function monitoringCost(n: number): Promise<BenchRow[]> {
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    on.push(await drain("ours", n, 16, true));
+    off.push(await drain("ours", n, 16, false));
+  }
+  const [best, bare] = [Math.max(...on), Math.max(...off)];
+  console.log(
+    `monitoring cost at 16 in flight: ${(100 * (1 - best / bare)).toFixed(1)}% ` +
+      `(on ${Math.round(best)} jobs/s, off ${Math.round(bare)} jobs/s; goal < 5%)`,
+  );
+  return [
+    { metric: "drain c=16 monitoring on", subject: "ours", value: best, unit: "jobs/s" },
+    { metric: "drain c=16 monitoring off", subject: "ours", value: bare, unit: "jobs/s" },
+  ];
 }
 
 async function latency(
@@ -145,6 +174,8 @@ export async function run(options: BenchOptions): Promise<BenchRow[]> {
     console.error(`redis bench: measuring ${subject} (N = ${options.n})...`);
     rows.push(...await measure(subject, options.n));
   }
+  console.error("redis bench: monitoring on vs off at 16 in flight...");
+  rows.push(...await monitoringCost(options.n));
   await flush();
   const order = (r: BenchRow) => rows.findIndex((x) => x.metric === r.metric);
   rows.sort((a, b) => order(a) - order(b));

@@ -14,6 +14,8 @@ import { Queue, Worker as BullWorker } from "npm:bullmq@5";
 import { BaseJob } from "../src/job.ts";
 import { JobRegistry } from "../src/job_registry.ts";
 import { Manager } from "../src/manager.ts";
+import { fromSeedConfig } from "../src/config.ts";
+import { RedisDriver } from "../src/drivers/redis.ts";
 import { Worker } from "../src/worker.ts";
 import { childArgs, report, signalReady } from "./_harness.ts";
 
@@ -36,6 +38,8 @@ export interface RoleArgs {
   db: number;
   /** Queue name. */
   queue: string;
+  /** Ours: heartbeats and monitoring figures on (the default) or off, to measure their cost. */
+  monitoring?: boolean;
 }
 
 /** What a child reports. */
@@ -85,10 +89,12 @@ class BenchNoop extends BaseJob {
 function ourManager(args: RoleArgs): Manager {
   const registry = new JobRegistry();
   registry.register(BenchNoop, "BenchNoop");
-  return new Manager({
+  const config = fromSeedConfig({
     driver: "redis",
     options: { connection: `redis://127.0.0.1:6379/${args.db}` },
-  }, { registry });
+  });
+  const figures = args.monitoring !== false;
+  return new Manager(config, { registry, driver: new RedisDriver(config.redis, { figures }) });
 }
 
 async function oursProduce(args: RoleArgs): Promise<number> {
@@ -119,7 +125,7 @@ async function oursWork(args: RoleArgs, samples: number[]): Promise<number> {
   const worker = new Worker(manager, [args.queue], {
     concurrency: args.concurrency,
     sleep: 3000,
-    heartbeatMs: 0,
+    heartbeatMs: args.monitoring === false ? 0 : 5000, // 5000: the default
     memory: 0,
     onEvent: (event) => {
       if (event.type === "done" && ++done === args.n) finish();
