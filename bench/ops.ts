@@ -8,23 +8,13 @@
  */
 
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../tests/ops/_browser.ts";
 import { resolveConfig } from "../src/config.ts";
 import { MemoryDriver } from "../src/drivers/memory.ts";
 import { Manager } from "../src/manager.ts";
 import { startOpsServer } from "../src/ops/dashboard.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "../src/ops/dashboard_page.ts";
 import { type BenchOptions, type BenchRow, parseBenchFlags, printTable } from "./_harness.ts";
-
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 async function gzipSize(text: string): Promise<number> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
@@ -35,8 +25,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
-
-const CHROMIUM = "/usr/bin/chromium";
 
 /** Bytes of the dashboard's three resources, raw and gzip. */
 async function pageWeight(): Promise<{ raw: number; gzip: number }> {
@@ -59,7 +47,7 @@ async function firstRender(): Promise<{ paint: number; drawn: number }> {
     await manager.pushRaw(["high", "default", "low"][i % 3], `job-${i}`);
   }
   const server = await startOpsServer(manager, { listen: "127.0.0.1:0" });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const paints: number[] = [];
   const drawn: number[] = [];
   try {
