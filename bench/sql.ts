@@ -349,6 +349,10 @@ export async function run(options: BenchOptions): Promise<BenchRow[]> {
     } catch (error) {
       console.warn(`MariaDB skipped: ${(error as Error).message}`);
     }
+    printTable(
+      `SQLite and MariaDB: no-op jobs, N = ${options.n}, producer and worker in separate processes`,
+      rows,
+    );
     return rows;
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -370,7 +374,6 @@ async function childMain(task: ChildTask): Promise<void> {
 if (import.meta.main) {
   if (Deno.args[0]?.startsWith("{")) await childMain(childArgs<ChildTask>());
   else {
-    const options = parseBenchFlags(Deno.args);
-    printTable(`SQL (N = ${options.n})`, await run(options));
+    await run(parseBenchFlags(Deno.args));
   }
 }
