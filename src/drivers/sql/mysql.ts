@@ -162,12 +162,22 @@ export class MysqlDialect implements Dialect {
     this.#pool = pool;
   }
 
-  /** Ends the pool. */
+  /**
+   * Ends the pool. Ending sends each connection a QUIT and waits for the
+   * server's close, which never comes on a half-open socket: wait at most
+   * `read_timeout` for it, then leave the sockets to the process's exit.
+   */
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = null;
     this.#wakeup.notify();
-    if (pool) await pool.end().catch(() => {});
+    if (!pool) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      pool.end().catch(() => {}),
+      new Promise((resolve) => timer = setTimeout(resolve, this.#readTimeoutMs)),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Creates the schema (version 1) when missing. */
