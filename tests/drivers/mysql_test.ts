@@ -179,3 +179,23 @@ test("invalid table names are refused before any SQL runs", () => {
   assert.throws(() => new MysqlDriver(mysqlConfig("x"), { table: "jobs", failedTable: "1bad" }));
   return Promise.resolve();
 });
+
+Deno.test({
+  name: "mysql: a database that does not exist yet is created on first use, as the tables are",
+  ignore: !up,
+  fn: async () => {
+    const name = `queue_sqlh_${RUN}_created`;
+    const driver = new MysqlDriver(mysqlConfig(name));
+    try {
+      await driver.connect();
+      assert.equal(await driver.size("default"), 0);
+    } finally {
+      await driver.close();
+      const conn = await admin();
+      const [rows] = await conn.query("SHOW DATABASES LIKE ?", [name]);
+      await conn.query(`DROP DATABASE IF EXISTS ${name}`);
+      await conn.end();
+      assert.equal((rows as unknown[]).length, 1);
+    }
+  },
+});

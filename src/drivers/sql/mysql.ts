@@ -127,8 +127,12 @@ export class MysqlDialect implements Dialect {
     this.#wakeup = wakeups.get(wakeKey)!;
   }
 
-  /** Creates the pool, checks the server answers and detects SKIP LOCKED support. */
-  async open(): Promise<void> {
+  /**
+   * Creates the pool, checks the server answers and detects SKIP LOCKED
+   * support. A database that does not exist yet is created, as the tables
+   * are, when the user may; otherwise the "unknown database" error stands.
+   */
+  async open(creating = false): Promise<void> {
     if (this.#pool) return;
     const c = this.#config;
     const pool = mysql.createPool({
@@ -157,9 +161,37 @@ export class MysqlDialect implements Dialect {
       this.sql = fragments(this.#options.skipLocked ?? supportsSkipLocked(version));
     } catch (error) {
       await pool.end().catch(() => {});
+      const unknownDatabase = (error as { errno?: number }).errno === 1049;
+      if (unknownDatabase && !creating && await this.#createDatabase()) return this.open(true);
       throw this.#wrap(error);
     }
     this.#pool = pool;
+  }
+
+  /** Creates the configured database; false when the name is odd or the user may not. */
+  async #createDatabase(): Promise<boolean> {
+    const { host, port, user, database } = endpoint(this.#config);
+    if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) return false;
+    try {
+      const conn = await mysql.createConnection({
+        host,
+        port,
+        user,
+        password: this.#config.url
+          ? decodeURIComponent(new URL(this.#config.url).password)
+          : this.#config.password,
+        ssl: sslOption(this.#config.ssl),
+        connectTimeout: this.#config.connectTimeoutMs ?? 10_000,
+      });
+      try {
+        await conn.query(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
+      } finally {
+        await conn.end().catch(() => {});
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
