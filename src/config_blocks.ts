@@ -182,9 +182,8 @@ export function readRedis(block: Block): RedisConfig {
     maxOpenConns: block.raw("max_open_conns") === undefined
       ? undefined
       : block.int("max_open_conns", 0),
-    readTimeoutMs: block.raw("read_timeout") === undefined
-      ? undefined
-      : block.duration("read_timeout", 0),
+    // A default command timeout, so a half-open socket cannot stall a worker for good.
+    readTimeoutMs: block.duration("read_timeout", 30_000),
     writeTimeoutMs: block.raw("write_timeout") === undefined
       ? undefined
       : block.duration("write_timeout", 0),
