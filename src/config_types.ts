@@ -42,7 +42,7 @@ export interface RedisConfig {
   maxIdleConns?: number;
   /** The seed's pool keys; ioredis multiplexes one connection, see the README. */
   maxOpenConns?: number;
-  /** Milliseconds before a command times out (ioredis commandTimeout). */
+  /** Milliseconds before a command times out (ioredis commandTimeout; default 30000). */
   readTimeoutMs?: number;
   /** Milliseconds to connect (ioredis connectTimeout). */
   writeTimeoutMs?: number;
