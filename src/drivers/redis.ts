@@ -38,6 +38,7 @@ import {
 } from "./redis_connect.ts";
 import { ReadyWatch, waitAny } from "./redis_watch.ts";
 import { parseFailed, parseMetrics, parseReserved, pushArgs } from "./redis_records.ts";
+import { DURATION_SAMPLES } from "./metrics_window.ts";
 
 /** Options of the Redis driver beyond the `redis:` config block. */
 export interface RedisDriverOptions {
@@ -458,7 +459,7 @@ export class RedisDriver implements Driver {
     const [now, fields, samples] = await Promise.all([
       this.now(),
       this.#run((client) => client.hgetall(k.metrics)),
-      this.#run((client) => client.lrange(k.durations, 0, -1)),
+      this.#run((client) => client.lrange(k.durations, 0, DURATION_SAMPLES - 1)),
     ]);
     return parseMetrics(queue, now, fields, samples);
   }
