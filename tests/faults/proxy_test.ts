@@ -81,7 +81,9 @@ for (const name of ["mysql", "redis"] as StoreName[]) {
         await produce;
         const t0 = Date.now();
         console.log(`phases done; waiting for ${acked.length} acked jobs`);
-        const lines = await waitForLedger(setup.ledger, acked, 40_000);
+        const lines = await waitForLedger(setup.ledger, acked, 40_000).catch((error) => {
+          throw new Error(`${(error as Error).message}\nworker log:\n${worker.log.slice(-4000)}`);
+        });
         console.log(`ledger complete after ${Date.now() - t0} ms`);
         const summary = summarize(lines, acked);
         assert.deepEqual(summary.lost, [], "no acknowledged push lost");

@@ -113,6 +113,14 @@ export class MysqlDialect implements Dialect {
   #options: MysqlDriverOptions;
   #where: string;
   #pool: mysql.Pool | null = null;
+  /**
+   * Advances when a connection is found lost. A pooled connection opened in an
+   * older generation is replaced, not used: after a network fault the idle
+   * ones are likely dead too, and finding that out one read_timeout at a time
+   * stalled workers for up to connections x read_timeout.
+   */
+  #generation = 0;
+  #bornIn = new WeakMap<object, number>();
   #wakeup: Wakeup;
 
   /** Prepares the dialect; the pool is created by `open()`. */
@@ -152,6 +160,7 @@ export class MysqlDialect implements Dialect {
     });
     // Runs first on every new connection, before any query of ours.
     pool.on("connection", (conn) => {
+      this.#bornIn.set(conn, this.#generation);
       conn.query("SET time_zone = '+00:00'");
       conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     });
@@ -237,15 +246,58 @@ export class MysqlDialect implements Dialect {
    * back to the pool (where every later statement would queue behind it).
    */
   async #once<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
-    const conn = await this.#open().getConnection();
+    const conn = await this.#acquire();
     try {
       const result = await fn(adapt(conn, this.#readTimeoutMs));
       conn.release();
       return result;
     } catch (error) {
-      if (isLost(error)) conn.destroy();
+      if (isLost(error)) this.#discard(conn);
       else conn.release();
       throw error;
+    }
+  }
+
+  /**
+   * A pooled connection, or an error once connect_timeout + read_timeout have
+   * passed: mysql2's pool waits for a free connection without any limit, and a
+   * worker must never wait forever. A connection that arrives too late goes back.
+   */
+  async #acquire(pool: mysql.Pool = this.#open()): Promise<mysql.PoolConnection> {
+    for (let tries = 0;; tries++) {
+      const conn = await this.#acquireAny(pool);
+      const core = (conn as unknown as { connection?: object }).connection ?? conn;
+      if ((this.#bornIn.get(core) ?? this.#generation) >= this.#generation || tries > 64) {
+        return conn;
+      }
+      conn.destroy(); // opened before the last fault: replace it with a fresh one
+    }
+  }
+
+  /** Drops a connection found lost, and every idle one opened before it. */
+  #discard(conn: mysql.PoolConnection): void {
+    this.#generation++;
+    conn.destroy();
+  }
+
+  async #acquireAny(pool: mysql.Pool): Promise<mysql.PoolConnection> {
+    const pending = pool.getConnection();
+    const limitMs = (this.#config.connectTimeoutMs ?? 10_000) + this.#readTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        pending.then((conn) => conn.release(), () => {});
+        reject(
+          new ConnectionError(
+            `No MySQL connection to ${this.#where} became free within ${limitMs} ms; retry shortly.`,
+          ),
+        );
+      }, limitMs);
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -259,7 +311,7 @@ export class MysqlDialect implements Dialect {
     for (let attempt = 0;; attempt++) {
       let conn: mysql.PoolConnection;
       try {
-        conn = await pool.getConnection();
+        conn = await this.#acquire(pool);
       } catch (error) {
         throw this.#wrap(error);
       }
@@ -274,7 +326,7 @@ export class MysqlDialect implements Dialect {
         return result;
       } catch (error) {
         const lost = isLost(error);
-        if (lost) conn.destroy();
+        if (lost) this.#discard(conn);
         else {
           await timed.run("ROLLBACK").catch(() => {});
           conn.release();
