@@ -134,3 +134,9 @@ export const SCHEMA_VERSION = 1;
 export function num(value: unknown): number {
   return value === null || value === undefined ? 0 : Number(value);
 }
+
+/** Default table names, as in the seed's Laravel-style schema. */
+export const DEFAULT_TABLES: { table: string; failedTable: string } = {
+  table: "jobs",
+  failedTable: "failed_jobs",
+};

@@ -14,6 +14,7 @@ import type { NewJob } from "../driver.ts";
 import { SqlDriver } from "../sql_driver.ts";
 import { Wakeup } from "../wakeup.ts";
 import {
+  DEFAULT_TABLES,
   type Dialect,
   SCHEMA_VERSION,
   type SqlConn,
@@ -455,9 +456,6 @@ function schemaStatements(t: SqlTables): string[] {
     `CREATE TABLE IF NOT EXISTS ${t.schema} (version INT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL) ${engine}`,
   ];
 }
-
-/** Default table names, as in the seed's Laravel-style schema. */
-const DEFAULT_TABLES = { table: "jobs", failedTable: "failed_jobs" };
 
 /**
  * The MySQL/MariaDB store (driver name "database").

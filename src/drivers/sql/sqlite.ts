@@ -13,6 +13,7 @@ import type { SqliteConfig } from "../../config_types.ts";
 import { SqlDriver } from "../sql_driver.ts";
 import { Wakeup } from "../wakeup.ts";
 import {
+  DEFAULT_TABLES,
   type Dialect,
   SCHEMA_VERSION,
   type SqlConn,
@@ -358,9 +359,6 @@ function schemaStatements(t: SqlTables): string[] {
     `CREATE TABLE IF NOT EXISTS ${t.schema} (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
   ];
 }
-
-/** Default table names, as in the seed's Laravel-style schema. */
-const DEFAULT_TABLES = { table: "jobs", failedTable: "failed_jobs" };
 
 /**
  * The embedded SQLite store (driver name "sqlite").
