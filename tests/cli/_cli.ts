@@ -151,6 +151,28 @@ export function alive(pid: number): boolean {
 }
 
 /** A temporary directory with a config file; removed by `cleanup`. */
+/** Two SQLite queues (high, default) with the test job classes: for tempSetup. */
+export const SQLITE_TWO_QUEUES = `
+queue:
+  driver: sqlite
+  worker: { sleep: 1 }
+  queues:
+    high: { priority: 2, processes: 1, timeout: 10, retry_after: 30 }
+    default: { priority: 1, processes: 1, timeout: 10, retry_after: 30 }
+sqlite: { path: "$DIR/queue.db" }
+jobs: ["$ROOT/tests/fixtures/cli_jobs.ts"]
+`;
+
+/** One SQLite queue served by two worker processes: for tempSetup. */
+export const SQLITE_ONE_QUEUE = `
+queue:
+  driver: sqlite
+  worker: { sleep: 1 }
+  queues:
+    default: { priority: 1, processes: 2, timeout: 10, retry_after: 30 }
+sqlite: { path: "$DIR/queue.db" }
+`;
+
 export interface TempSetup {
   /** The directory. */
   dir: string;

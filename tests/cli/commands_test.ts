@@ -6,18 +6,7 @@
 
 import assert from "node:assert/strict";
 import { freePort } from "../_services.ts";
-import { pushJobs, run, tempSetup } from "./_cli.ts";
-
-const SQLITE = `
-queue:
-  driver: sqlite
-  worker: { sleep: 1 }
-  queues:
-    high: { priority: 2, processes: 1, timeout: 10, retry_after: 30 }
-    default: { priority: 1, processes: 1, timeout: 10, retry_after: 30 }
-sqlite: { path: "$DIR/queue.db" }
-jobs: ["$ROOT/tests/fixtures/cli_jobs.ts"]
-`;
+import { pushJobs, run, SQLITE_TWO_QUEUES, tempSetup } from "./_cli.ts";
 
 function oneLine(text: string): string {
   const lines = text.trim().split("\n");
@@ -107,7 +96,7 @@ Deno.test("a config with errors exits 1 naming the file and key", async () => {
 });
 
 Deno.test("-list, -clear, queue-status -queue and -json on SQLite", async () => {
-  const setup = await tempSetup(SQLITE);
+  const setup = await tempSetup(SQLITE_TWO_QUEUES);
   const config = `-config=${setup.config}`;
   try {
     assert.equal((await run("queue-cmd", ["-migrate", config])).code, 0);
@@ -137,7 +126,7 @@ Deno.test("-list, -clear, queue-status -queue and -json on SQLite", async () => 
 
 Deno.test("-failed, -retry, -forget and -flush manage the failed store", async () => {
   const setup = await tempSetup(
-    SQLITE.replace("jobs: [", "jobs_unused: [").replace(/^jobs_unused.*$/m, ""),
+    SQLITE_TWO_QUEUES.replace("jobs: [", "jobs_unused: [").replace(/^jobs_unused.*$/m, ""),
   );
   const config = `-config=${setup.config}`;
   try {

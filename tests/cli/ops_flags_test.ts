@@ -10,18 +10,7 @@ import { loadConfig } from "../../src/config.ts";
 import { QueueService } from "../../src/supervisor.ts";
 import { Logger } from "../../src/log.ts";
 import { freePort, sleep, waitUntil } from "../_services.ts";
-import { pushJobs, run, Running, tempSetup } from "./_cli.ts";
-
-const BASE = `
-queue:
-  driver: sqlite
-  worker: { sleep: 1 }
-  queues:
-    high: { priority: 2, processes: 1, timeout: 10, retry_after: 30 }
-    default: { priority: 1, processes: 1, timeout: 10, retry_after: 30 }
-sqlite: { path: "$DIR/queue.db" }
-jobs: ["$ROOT/tests/fixtures/cli_jobs.ts"]
-`;
+import { pushJobs, run, Running, SQLITE_TWO_QUEUES, tempSetup } from "./_cli.ts";
 
 interface Family {
   name: string;
@@ -45,7 +34,7 @@ async function variant(dir: string, name: string, extra: string): Promise<string
 }
 
 Deno.test("queue-status -metrics prints Prometheus text that a real parser reads", async () => {
-  const setup = await tempSetup(BASE);
+  const setup = await tempSetup(SQLITE_TWO_QUEUES);
   try {
     await pushJobs(setup.config, "raw", "high", 3, setup.out);
     const result = await run("queue-status", ["-metrics", `-config=${setup.config}`]);
@@ -60,7 +49,7 @@ Deno.test("queue-status -metrics prints Prometheus text that a real parser reads
 });
 
 Deno.test("queue-status -check exits 0, 1 and 2 with one line per firing rule", async () => {
-  const setup = await tempSetup(BASE);
+  const setup = await tempSetup(SQLITE_TWO_QUEUES);
   try {
     await pushJobs(setup.config, "raw", "high", 3, setup.out);
     const rule = (threshold: number, severity: string) => `
@@ -113,7 +102,7 @@ Deno.test("the new flags refuse bad combinations and values with exit 2 and one 
 });
 
 Deno.test("queue-status -workers lists a running worker and drops it after it exits", async () => {
-  const setup = await tempSetup(BASE);
+  const setup = await tempSetup(SQLITE_TWO_QUEUES);
   const worker = new Running("worker", [`-config=${setup.config}`, "-queue=high,default"]);
   try {
     await worker.waitFor(/serving high, default/);
@@ -143,7 +132,7 @@ Deno.test("queue-status -workers lists a running worker and drops it after it ex
 });
 
 Deno.test("queue-cmd -pause and -resume change queue-status -queue", async () => {
-  const setup = await tempSetup(BASE);
+  const setup = await tempSetup(SQLITE_TWO_QUEUES);
   try {
     const status = async () => {
       const result = await run("queue-status", ["-queue=default", `-config=${setup.config}`]);
@@ -165,7 +154,7 @@ Deno.test("queue-cmd -pause and -resume change queue-status -queue", async () =>
 });
 
 Deno.test("queue-status -serve answers /api/overview and /metrics until SIGTERM", async () => {
-  const setup = await tempSetup(BASE + `http: { listen: "127.0.0.1:0" }\n`);
+  const setup = await tempSetup(SQLITE_TWO_QUEUES + `http: { listen: "127.0.0.1:0" }\n`);
   const server = new Running("queue-status", ["-serve", `-config=${setup.config}`]);
   try {
     await pushJobs(setup.config, "raw", "default", 2, setup.out);
@@ -193,7 +182,7 @@ Deno.test("queue-status -serve answers /api/overview and /metrics until SIGTERM"
 });
 
 Deno.test("the queue service with an http block serves /metrics until -stop", async () => {
-  const setup = await tempSetup(BASE + `http: { listen: "127.0.0.1:0" }\n`);
+  const setup = await tempSetup(SQLITE_TWO_QUEUES + `http: { listen: "127.0.0.1:0" }\n`);
   const service = new Running("queue-cmd", ["-start", `-config=${setup.config}`]);
   try {
     await service.waitFor(/queue service started: 2 worker processes/);

@@ -6,17 +6,10 @@
 
 import assert from "node:assert/strict";
 import { waitUntil } from "../_services.ts";
-import { countFiles, PERMISSIONS, pushJobs, ROOT, tempSetup } from "./_cli.ts";
+import { countFiles, PERMISSIONS, pushJobs, ROOT, SQLITE_ONE_QUEUE, tempSetup } from "./_cli.ts";
 
 Deno.test("QueueService.create/start/stop in a user's program", async () => {
-  const setup = await tempSetup(`
-queue:
-  driver: sqlite
-  worker: { sleep: 1 }
-  queues:
-    default: { priority: 1, processes: 2, timeout: 10, retry_after: 30 }
-sqlite: { path: "$DIR/queue.db" }
-`);
+  const setup = await tempSetup(SQLITE_ONE_QUEUE);
   try {
     await pushJobs(setup.config, "touch", "default", 4, setup.out);
     const program = new Deno.Command(Deno.execPath(), {

@@ -7,16 +7,15 @@
 
 import assert from "node:assert/strict";
 import { waitUntil } from "../_services.ts";
-import { countFiles, PERMISSIONS, pushJobs, ROOT, run, tempSetup } from "./_cli.ts";
-
-const CONFIG = `
-queue:
-  driver: sqlite
-  worker: { sleep: 1 }
-  queues:
-    default: { priority: 1, processes: 2, timeout: 10, retry_after: 30 }
-sqlite: { path: "$DIR/queue.db" }
-`;
+import {
+  countFiles,
+  PERMISSIONS,
+  pushJobs,
+  ROOT,
+  run,
+  SQLITE_ONE_QUEUE,
+  tempSetup,
+} from "./_cli.ts";
 
 async function runEntry(entry: string, args: string[]): Promise<Deno.CommandOutput> {
   return await new Deno.Command(Deno.execPath(), {
@@ -27,7 +26,7 @@ async function runEntry(entry: string, args: string[]): Promise<Deno.CommandOutp
 }
 
 Deno.test("a user's worker entry runs their job classes with no jobs: key", async () => {
-  const setup = await tempSetup(CONFIG);
+  const setup = await tempSetup(SQLITE_ONE_QUEUE);
   try {
     await pushJobs(setup.config, "touch", "default", 3, setup.out);
     const output = await runEntry("my_worker.ts", [
@@ -43,7 +42,7 @@ Deno.test("a user's worker entry runs their job classes with no jobs: key", asyn
 });
 
 Deno.test("a user's queue-cmd entry: the service's workers re-run that entry", async () => {
-  const setup = await tempSetup(CONFIG);
+  const setup = await tempSetup(SQLITE_ONE_QUEUE);
   const service = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

@@ -23,6 +23,32 @@ export interface ContractOptions {
   ignore?: boolean;
 }
 
+/**
+ * Registers a test that opens a fresh store, runs `fn`, and cleans up: the
+ * wrapper of the contract suite, for a driver's own extra tests as well.
+ */
+export function storeTest<S extends { cleanup(): Promise<void> }>(
+  label: string,
+  open: () => Promise<S>,
+  ignore = false,
+): (title: string, fn: (store: S) => Promise<void>) => void {
+  return (title, fn) =>
+    Deno.test({
+      name: `${label}: ${title}`,
+      ignore,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: async () => {
+        const store = await open();
+        try {
+          await fn(store);
+        } finally {
+          await store.cleanup();
+        }
+      },
+    });
+}
+
 let counter = 0;
 function job(queue: string, label = `job-${counter++}`): NewJob {
   return {
@@ -42,21 +68,7 @@ export function driverContract(
   open: () => Promise<ContractStore>,
   options: ContractOptions = {},
 ): void {
-  const test = (title: string, fn: (store: ContractStore) => Promise<void>) =>
-    Deno.test({
-      name: `${name} driver: ${title}`,
-      ignore: options.ignore,
-      sanitizeOps: false,
-      sanitizeResources: false,
-      fn: async () => {
-        const store = await open();
-        try {
-          await fn(store);
-        } finally {
-          await store.cleanup();
-        }
-      },
-    });
+  const test = storeTest(`${name} driver`, open, options.ignore);
 
   test("push then reserve returns the job with attempts 1 and its payload intact", async ({ driver }) => {
     const pushed = job("default");

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { RedisDriver } from "../../src/drivers/redis.ts";
 import type { RedisConfig } from "../../src/config_types.ts";
 import { ConnectionError } from "../../src/errors.ts";
-import { driverContract } from "./contract.ts";
+import { driverContract, storeTest } from "./contract.ts";
 import { freePort, serviceUp, sleep } from "../_services.ts";
 
 const DB = 9;
@@ -60,21 +60,7 @@ async function open(): Promise<
 
 driverContract("redis", open, { ignore: !up });
 
-const test = (name: string, fn: (store: Awaited<ReturnType<typeof open>>) => Promise<void>) =>
-  Deno.test({
-    name: `redis driver: ${name}`,
-    ignore: !up,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: async () => {
-      const store = await open();
-      try {
-        await fn(store);
-      } finally {
-        await store.cleanup();
-      }
-    },
-  });
+const test = storeTest("redis driver", open, !up);
 
 const claim = (name: string) => ({ name, retryAfterMs: 60_000 });
 

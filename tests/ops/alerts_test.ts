@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { AlertRule, AlertsConfig } from "../../src/config_types.ts";
 import { MemoryDriver } from "../../src/drivers/memory.ts";
+import type { WorkerBeat } from "../../src/drivers/driver.ts";
 import { AlertMonitor, type AlertNotification, checkAlerts } from "../../src/ops/alerts.ts";
 import type { OpsSource } from "../../src/ops/snapshot.ts";
 import { freePort } from "../_services.ts";
@@ -162,29 +163,9 @@ Deno.test("alerts: oldest_wait, failed-in-window and no_workers rules", async ()
   assert.equal(result.code, 2);
   await driver.release(jobs[0], 0);
   now += 1000;
-  await driver.heartbeat({
-    id: "w1",
-    host: "h",
-    pid: 1,
-    queues: ["high", "default"],
-    startedAt: now,
-    lastBeatAt: now,
-    processed: 0,
-    failed: 0,
-    currentJob: null,
-  });
+  await driver.heartbeat(workerBeat(now));
   now += 11 * 60_000; // the failures leave the 10-minute window; the released job has waited 11 min
-  await driver.heartbeat({
-    id: "w1",
-    host: "h",
-    pid: 1,
-    queues: ["high", "default"],
-    startedAt: now,
-    lastBeatAt: now,
-    processed: 0,
-    failed: 0,
-    currentJob: null,
-  });
+  await driver.heartbeat(workerBeat(now));
   result = await checkAlerts(manager, rules);
   assert.deepEqual(result.findings.filter((f) => f.firing).map((f) => f.rule.kind), [
     "oldest_wait",
@@ -279,4 +260,19 @@ async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> 
 
 async function sleepTicks(monitor: AlertMonitor, ticks: number): Promise<void> {
   for (let i = 0; i < ticks; i++) await monitor.evaluate();
+}
+
+/** A live worker serving high and default, beating at `now`. */
+function workerBeat(now: number): WorkerBeat {
+  return {
+    id: "w1",
+    host: "h",
+    pid: 1,
+    queues: ["high", "default"],
+    startedAt: now,
+    lastBeatAt: now,
+    processed: 0,
+    failed: 0,
+    currentJob: null,
+  };
 }
